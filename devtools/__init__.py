@@ -1,0 +1,1 @@
+"""Running the service on a laptop: DynamoDB Local, the local API server, backfill runs."""

@@ -1,0 +1,221 @@
+"""The HTTP API on a laptop: each request becomes an API Gateway REST proxy event for the very same
+handler function that serves it in AWS. Binds to loopback only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from handlers.routes import API_ROUTES, Route
+
+LOOPBACK = "127.0.0.1"
+# API Gateway's own payload limit; the handlers refuse far smaller bodies themselves.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+LOCAL_CALLER_ARN = "arn:aws:iam::000000000000:user/local-developer"
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """The parts of the Lambda context that the handlers and Powertools read."""
+
+    function_name: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:local:000000000000:function:local"
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000  # API Gateway's integration timeout
+
+
+class RouteTable:
+    """Matches a method and a percent-encoded path to a route and its path parameters."""
+
+    def __init__(self, routes: tuple[Route, ...] = API_ROUTES) -> None:
+        self._routes = [(route, _template_regex(route.path)) for route in routes]
+        self._modules: dict[str, ModuleType] = {}
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
+        """The route, its decoded path parameters, and the methods the path allows."""
+        allowed: list[str] = []
+        for route, pattern in self._routes:
+            found = pattern.fullmatch(path)
+            if not found:
+                continue
+            allowed.append(route.method)
+            if route.method == method:
+                parameters = {name: unquote(value) for name, value in found.groupdict().items()}
+                return route, parameters, allowed
+        return None, {}, allowed
+
+    def handler_of(self, route: Route) -> Any:
+        if route.module not in self._modules:
+            self._modules[route.module] = importlib.import_module(f"handlers.{route.module}")
+        return self._modules[route.module].handler
+
+
+def build_event(
+    route: Route,
+    raw_path: str,
+    *,
+    query: str = "",
+    headers: list[tuple[str, str]] | None = None,
+    body: str | None = None,
+    path_parameters: dict[str, str] | None = None,
+    source_ip: str = LOOPBACK,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event, as an IAM-authorised API Gateway would send it."""
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers or []:
+        multi_headers.setdefault(name, []).append(value)
+    multi_query = parse_qs(query, keep_blank_values=True)
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": route.path,
+        "path": raw_path,
+        "httpMethod": route.method,
+        "headers": {name: values[-1] for name, values in multi_headers.items()},
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": request_id,
+            "resourcePath": route.path,
+            "httpMethod": route.method,
+            "path": f"/local{raw_path}",
+            "stage": "local",
+            "accountId": "000000000000",
+            "identity": {
+                "sourceIp": source_ip,
+                "caller": "local-developer",
+                "userArn": LOCAL_CALLER_ARN,
+                "accountId": "000000000000",
+            },
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+class ApiRequestHandler(BaseHTTPRequestHandler):
+    """Turns each HTTP request into a handler call and the handler's answer into the response."""
+
+    server: LocalApiServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if not self.server.quiet:
+            super().log_message(format, *args)
+
+    def _serve(self) -> None:
+        target = urlsplit(self.path)
+        route, parameters, allowed = self.server.routes.match(self.command, target.path)
+        try:
+            body = self._read_body()
+        except ValueError as error:
+            self._reply(HTTPStatus.BAD_REQUEST, {}, json.dumps({"message": str(error)}))
+            return
+        if len(body or "") > MAX_REQUEST_BYTES:
+            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {}, _message("request body too large"))
+            return
+        if route is None:
+            status = HTTPStatus.METHOD_NOT_ALLOWED if allowed else HTTPStatus.NOT_FOUND
+            headers = {"Allow": ", ".join(allowed)} if allowed else {}
+            text = f"no route for {self.command} {target.path}"
+            self._reply(status, headers, _message(text))
+            return
+        event = build_event(
+            route,
+            target.path,
+            query=target.query,
+            headers=list(self.headers.items()),
+            body=body,
+            path_parameters=parameters,
+            source_ip=self.client_address[0],
+        )
+        context = LocalContext(route.function_id, event["requestContext"]["requestId"])
+        answer = self.server.routes.handler_of(route)(event, context)
+        headers = {name: str(value) for name, value in (answer.get("headers") or {}).items()}
+        for name, values in (answer.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(map(str, values))
+        self._reply(HTTPStatus(answer["statusCode"]), headers, answer.get("body"))
+
+    def _read_body(self) -> str | None:
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return None
+        if not length.isdigit():
+            raise ValueError("Content-Length must be a number")
+        size = int(length)
+        if size > MAX_REQUEST_BYTES:
+            # Read nothing: the connection closes after the answer.
+            self.close_connection = True
+            return "x" * (MAX_REQUEST_BYTES + 1)
+        raw = self.rfile.read(size)
+        return raw.decode("utf-8", errors="surrogateescape")
+
+    def _reply(self, status: HTTPStatus, headers: dict[str, str], body: str | None) -> None:
+        payload = (body or "").encode("utf-8", errors="surrogateescape")
+        self.send_response(status)
+        headers = {
+            name: value for name, value in headers.items() if name.lower() != "content-length"
+        }
+        if payload and not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = "application/json"
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+class LocalApiServer(ThreadingHTTPServer):
+    """A threaded HTTP server on loopback that serves the API routes through their handlers."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, quiet: bool = False) -> None:
+        self.routes = RouteTable()
+        self.quiet = quiet
+        super().__init__((LOOPBACK, port), ApiRequestHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.server_address[1]}"
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    # One path segment per parameter, as API Gateway matches {name}.
+    return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)))
+
+
+def _message(text: str) -> str:
+    return json.dumps({"message": text})

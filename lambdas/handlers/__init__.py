@@ -1,0 +1,1 @@
+"""The Lambda handlers of the resource registry service: one module per operation."""

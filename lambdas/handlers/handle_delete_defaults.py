@@ -1,0 +1,36 @@
+"""DELETE /resources/{resource}/defaults: delete a resource's default limits and unregister it."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handlers import routes
+from handlers.http_api import build_resolver, expected_version, log_mutation, resource_parameter
+from resource_registry.observability import logger, metrics, tracer
+from resource_registry.service import default_store
+
+app = build_resolver()
+
+
+@app.route(routes.DELETE_DEFAULTS.resolver_path, method=routes.DELETE_DEFAULTS.method)
+def delete_defaults(**_path: str) -> Response[str]:
+    resource = resource_parameter(app.current_event)
+    store = default_store()
+    expected = expected_version(app.current_event, store, resource)
+    log_mutation(app.current_event, "delete defaults", resource)
+    store.delete_defaults(resource, expected)
+    metrics.add_metric(name="DefaultsDeleted", unit=MetricUnit.Count, value=1)
+    return Response(HTTPStatus.NO_CONTENT)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

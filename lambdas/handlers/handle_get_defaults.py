@@ -1,0 +1,28 @@
+"""GET /resources/{resource}/defaults: a resource's default limits and their ETag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handlers import routes
+from handlers.http_api import build_resolver, defaults_response, resource_parameter
+from resource_registry.observability import logger, metrics, tracer
+from resource_registry.service import default_store
+
+app = build_resolver()
+
+
+@app.route(routes.GET_DEFAULTS.resolver_path, method=routes.GET_DEFAULTS.method)
+def get_defaults(**_path: str) -> Response[str]:
+    return defaults_response(default_store().get_defaults(resource_parameter(app.current_event)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,36 @@
+"""GET /resources: the names of all resources with defaults, from one GetItem of the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handlers import routes
+from handlers.http_api import build_resolver
+from resource_registry.errors import InvalidInputError
+from resource_registry.observability import logger, metrics, tracer
+from resource_registry.service import default_store
+
+app = build_resolver()
+CONSISTENT_VALUES = {"true": True, "false": False}
+
+
+@app.route(routes.LIST_RESOURCES.resolver_path, method=routes.LIST_RESOURCES.method)
+def list_resources() -> dict[str, list[str]]:
+    parameters = app.current_event.query_string_parameters
+    unknown = sorted(set(parameters) - {"consistent"})
+    if unknown:
+        raise InvalidInputError(f"unknown query parameter(s): {', '.join(unknown)}")
+    value = parameters.get("consistent", "false").lower()
+    if value not in CONSISTENT_VALUES:
+        raise InvalidInputError("consistent must be 'true' or 'false'")
+    return {"resources": default_store().list_resources(consistent=CONSISTENT_VALUES[value])}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,44 @@
+"""PUT /resources/{resource}/defaults: replace a resource's default limits and register it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handlers import routes
+from handlers.http_api import (
+    build_resolver,
+    defaults_response,
+    expected_version,
+    log_mutation,
+    parse_json_body,
+    parse_set_request,
+    resource_parameter,
+)
+from resource_registry.observability import logger, metrics, tracer
+from resource_registry.service import default_store
+
+app = build_resolver()
+
+
+@app.route(routes.SET_DEFAULTS.resolver_path, method=routes.SET_DEFAULTS.method)
+def set_defaults(**_path: str) -> Response[str]:
+    resource = resource_parameter(app.current_event)
+    limits = parse_set_request(parse_json_body(app.current_event), resource)
+    store = default_store()
+    expected = expected_version(app.current_event, store, resource)
+    log_mutation(app.current_event, "set defaults", resource)
+    defaults = store.set_defaults(resource, limits, expected)
+    metrics.add_metric(name="DefaultsSet", unit=MetricUnit.Count, value=1)
+    return defaults_response(defaults)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,213 @@
+"""The HTTP edge shared by the API handlers: the resolver, error statuses, bodies and ETags.
+
+Domain errors map to statuses here and only here. No client input may produce a 5xx, and no error
+response carries a stack trace, a table name or an account detail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from resource_registry.errors import (
+    ConcurrentUpdateError,
+    InvalidInputError,
+    RegistryFullError,
+    ResourceNotFoundError,
+    ServiceUnavailableError,
+    VersionMismatchError,
+)
+from resource_registry.model import Limit, ResourceDefaults
+from resource_registry.observability import logger
+from resource_registry.store import RegistryStore
+from resource_registry.validation import parse_limits, validate_resource_name
+
+JSON = "application/json"
+# 40 limits of the longest names and largest numbers fit in about 9 KB.
+MAX_BODY_BYTES = 64 * 1024
+RETRY_AFTER_SECONDS = "1"
+ETAG_PATTERN = re.compile(r'(?:W/)?"(\d{1,20})"')
+
+
+class HttpError(Exception):
+    """A request the HTTP edge refuses before it reaches the domain."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PreconditionFailedError(HttpError):
+    def __init__(self, message: str) -> None:
+        super().__init__(HTTPStatus.PRECONDITION_FAILED, message)
+
+
+def build_resolver() -> APIGatewayRestResolver:
+    """A REST resolver whose every error answer is JSON with a status from the table below."""
+    app = APIGatewayRestResolver()
+    statuses: list[tuple[type[Exception], HTTPStatus]] = [
+        (InvalidInputError, HTTPStatus.BAD_REQUEST),
+        (ResourceNotFoundError, HTTPStatus.NOT_FOUND),
+        (VersionMismatchError, HTTPStatus.PRECONDITION_FAILED),
+        (ConcurrentUpdateError, HTTPStatus.CONFLICT),
+        (RegistryFullError, HTTPStatus.CONFLICT),
+    ]
+    for error_class, status in statuses:
+        app.exception_handler(error_class)(_answer_with(status))
+
+    @app.exception_handler(HttpError)
+    def refused(error: HttpError) -> Response[str]:
+        return error_response(error.status, str(error), error.status.phrase.replace(" ", ""))
+
+    @app.exception_handler(ServiceUnavailableError)
+    def unavailable(error: ServiceUnavailableError) -> Response[str]:
+        response = error_response(HTTPStatus.SERVICE_UNAVAILABLE, str(error), "ServiceUnavailable")
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return response
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response[str]:
+        logger.exception("unexpected error")
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            f"internal error; quote request id {_request_id(app.current_event)} when reporting it",
+            "InternalError",
+        )
+
+    @app.not_found
+    def no_route(_: Exception) -> Response[str]:
+        event = app.current_event
+        return error_response(
+            HTTPStatus.NOT_FOUND, f"no route for {event.http_method} {event.path}", "NoRoute"
+        )
+
+    return app
+
+
+def error_response(status: HTTPStatus, message: str, code: str) -> Response[str]:
+    """The JSON error body every failure answers with."""
+    return Response(status, JSON, json.dumps({"message": message, "code": code}))
+
+
+def parse_json_body(event: APIGatewayProxyEvent) -> Any:
+    """The request's JSON body, or HttpError/InvalidInputError saying what is wrong with it."""
+    content_type = event.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != JSON:
+        raise HttpError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be {JSON}")
+    if not event.body:
+        raise InvalidInputError("the request body is empty; send a JSON object")
+    try:
+        text = event.decoded_body or ""
+    except (ValueError, UnicodeError):
+        raise InvalidInputError("the request body is not valid base64-encoded UTF-8") from None
+    if len(text) > MAX_BODY_BYTES:
+        raise HttpError(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the request body is over {MAX_BODY_BYTES} bytes"
+        )
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError, UnicodeError) as error:
+        raise InvalidInputError(f"the request body is not valid JSON: {_describe(error)}") from None
+
+
+def parse_set_request(body: Any, resource: str) -> tuple[Limit, ...]:
+    """The limits of a PUT body ``{"limits": [...]}``; a ``resource`` field must match the path."""
+    if not isinstance(body, dict):
+        raise InvalidInputError('the request body must be a JSON object: {"limits": [...]}')
+    unknown = sorted(str(field) for field in body if field not in ("limits", "resource"))
+    if unknown:
+        raise InvalidInputError(
+            f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: 'limits'"
+        )
+    if "limits" not in body:
+        raise InvalidInputError("the request body is missing 'limits'")
+    if "resource" in body and body["resource"] != resource:
+        raise InvalidInputError("'resource' in the body differs from the resource in the path")
+    return parse_limits(body["limits"])
+
+
+def resource_parameter(event: APIGatewayProxyEvent) -> str:
+    """The path's resource name, decoded and validated.
+
+    API Gateway keeps ``path`` percent-encoded but decodes ``pathParameters``; the router
+    matches the former, so the name comes from the latter.
+    """
+    return validate_resource_name((event.path_parameters or {}).get("resource"))
+
+
+def expected_version(
+    event: APIGatewayProxyEvent, store: RegistryStore, resource: str
+) -> int | None:
+    """The version If-Match demands (None without the header).
+
+    Raises PreconditionFailedError when no version can match it.
+    """
+    header = event.headers.get("if-match")
+    if header is None:
+        return None
+    header = header.strip()
+    if header == "*":
+        try:
+            return store.get_defaults(resource).version
+        except ResourceNotFoundError:
+            raise PreconditionFailedError(
+                f"If-Match: * requires resource {resource!r} to have defaults; it has none"
+            ) from None
+    match = ETAG_PATTERN.fullmatch(header)
+    if not match:
+        raise PreconditionFailedError(
+            f"If-Match {header[:80]!r} is not an ETag this API issued "
+            '(one quoted version, e.g. "3")'
+        )
+    return int(match.group(1))
+
+
+def etag(version: int) -> str:
+    """The strong ETag of a resource at ``version``."""
+    return f'"{version}"'
+
+
+def defaults_response(defaults: ResourceDefaults) -> Response[str]:
+    """200 with the resource's limits and its ETag."""
+    body = {"resource": defaults.resource, "limits": [limit.to_dict() for limit in defaults.limits]}
+    return Response(HTTPStatus.OK, JSON, json.dumps(body), headers={"ETag": etag(defaults.version)})
+
+
+def log_mutation(event: APIGatewayProxyEvent, action: str, resource: str) -> None:
+    """Record who asked for a change, before it is made."""
+    identity = event.request_context.identity
+    logger.info(
+        action,
+        extra={
+            "resource": resource,
+            "caller": identity.user_arn or identity.caller or "anonymous",
+            "source_ip": identity.source_ip,
+            "request_id": _request_id(event),
+        },
+    )
+
+
+def _answer_with(status: HTTPStatus) -> Any:
+    def answer(error: Exception) -> Response[str]:
+        return error_response(status, str(error), type(error).__name__.removesuffix("Error"))
+
+    return answer
+
+
+def _request_id(event: APIGatewayProxyEvent) -> str:
+    return event.request_context.request_id or "unknown"
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error)[:200]

@@ -1,0 +1,42 @@
+"""The DynamoDB client and table name, made on first use from the environment.
+
+The region comes from AWS_REGION (which Lambda sets and botocore alone does not read) or
+AWS_DEFAULT_REGION; boto3 reads the endpoint (AWS_ENDPOINT_URL_DYNAMODB) itself. So the same code
+talks to AWS, DynamoDB Local and moto without patches.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+TABLE_NAME_VARIABLE = "TABLE_NAME"
+DEFAULT_TABLE_NAME = "resource-registry"
+
+# botocore retries throttling, 5xx and timeouts by resending the very same request (a transaction
+# keeps its ClientRequestToken, so a resent commit is applied once); the store retries conflicts.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=3,
+    read_timeout=5,
+)
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    """The process-wide DynamoDB client, created on first use."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    client: DynamoDBClient = boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
+    return client
+
+
+def table_name() -> str:
+    """The table this process serves, from TABLE_NAME."""
+    return os.environ.get(TABLE_NAME_VARIABLE, DEFAULT_TABLE_NAME)

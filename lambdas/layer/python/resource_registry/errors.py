@@ -1,0 +1,41 @@
+"""Domain errors. The store raises them from SDK errors; the HTTP edge maps each to one status."""
+
+from __future__ import annotations
+
+
+class RegistryError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidInputError(RegistryError):
+    """A name, limit or request does not satisfy the contract; nothing was changed."""
+
+
+class ResourceNotFoundError(RegistryError):
+    """The resource has no default limits."""
+
+
+class VersionMismatchError(RegistryError):
+    """The caller's expected version is not the resource's current version."""
+
+    def __init__(self, resource: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"resource {resource!r} is at version {current}, not the expected version {expected}"
+        )
+        self.current = current
+
+
+class ConcurrentUpdateError(RegistryError):
+    """Concurrent writers kept winning; the bounded retries ran out. Safe to retry later."""
+
+
+class ServiceUnavailableError(RegistryError):
+    """DynamoDB throttled or failed and the bounded retries ran out. Safe to retry later."""
+
+
+class RegistryFullError(RegistryError):
+    """Adding the name would push the registry item past DynamoDB's 400 KB item size limit."""
+
+
+class InvalidContinuationError(InvalidInputError):
+    """A backfill continuation token is malformed or belongs to another segment."""

@@ -1,0 +1,107 @@
+"""Validation of resource names, limit names and limits (CONTRACT.md section 2).
+
+Every function raises InvalidInputError with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from resource_registry.errors import InvalidInputError
+from resource_registry.model import Limit
+
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+NAME_RULE = "1 to 64 characters: a letter, then letters, digits, '_', '.' or '-'"
+MIN_LIMITS = 1
+MAX_LIMITS = 40
+# JSON clients (JavaScript among them) lose precision above 2**53 - 1.
+MAX_INTEGER = 2**53 - 1
+
+REQUIRED_LIMIT_FIELDS = ("name", "capacity", "refill_period_seconds")
+OPTIONAL_LIMIT_FIELDS = ("burst", "refill_amount")
+LIMIT_FIELDS = REQUIRED_LIMIT_FIELDS + OPTIONAL_LIMIT_FIELDS
+
+
+def validate_name(value: object, what: str) -> str:
+    """Return ``value`` if it is a valid resource or limit name; ``what`` names it in the error."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a string ({NAME_RULE})")
+    if not NAME_PATTERN.fullmatch(value):
+        raise InvalidInputError(f"{what} {_shorten(value)!r} is not valid: {NAME_RULE}")
+    return value
+
+
+def validate_resource_name(value: object) -> str:
+    """Return ``value`` if it is a valid resource name."""
+    return validate_name(value, "resource name")
+
+
+def parse_limits(value: object) -> tuple[Limit, ...]:
+    """Parse a JSON list of limits into Limits sorted by name, applying the contract's defaults."""
+    if not isinstance(value, list):
+        raise InvalidInputError("'limits' must be a list of limit objects")
+    if not MIN_LIMITS <= len(value) <= MAX_LIMITS:
+        raise InvalidInputError(
+            f"a resource has {MIN_LIMITS} to {MAX_LIMITS} limits; the request has {len(value)}"
+        )
+    limits = [parse_limit(item, index) for index, item in enumerate(value)]
+    seen: set[str] = set()
+    for limit in limits:
+        if limit.name in seen:
+            raise InvalidInputError(f"limit name {limit.name!r} appears more than once")
+        seen.add(limit.name)
+    return tuple(sorted(limits, key=lambda limit: limit.name))
+
+
+def parse_limit(value: object, index: int = 0) -> Limit:
+    """Parse one JSON limit object; ``index`` places it in the error message."""
+    where = f"limits[{index}]"
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{where} must be an object")
+    unknown = sorted(str(field) for field in value if field not in LIMIT_FIELDS)
+    if unknown:
+        raise InvalidInputError(
+            f"{where} has unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(LIMIT_FIELDS)}"
+        )
+    missing = [field for field in REQUIRED_LIMIT_FIELDS if field not in value]
+    if missing:
+        raise InvalidInputError(f"{where} is missing {', '.join(map(repr, missing))}")
+    name = validate_name(value["name"], f"{where}.name")
+    capacity = _positive_integer(value, "capacity", where)
+    burst = _positive_integer(value, "burst", where, default=capacity)
+    if burst < capacity:
+        raise InvalidInputError(f"{where}.burst ({burst}) must be at least capacity ({capacity})")
+    return Limit(
+        name=name,
+        capacity=capacity,
+        burst=burst,
+        refill_amount=_positive_integer(value, "refill_amount", where, default=capacity),
+        refill_period_seconds=_positive_integer(value, "refill_period_seconds", where),
+    )
+
+
+def _positive_integer(
+    value: Mapping[str, Any], field: str, where: str, default: int | None = None
+) -> int:
+    if field not in value and default is not None:
+        return default
+    number = value[field]
+    # bool is a subclass of int in Python, but JSON true/false are not integers.
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise InvalidInputError(f"{where}.{field} must be an integer, not {_json_type(number)}")
+    if not 0 < number <= MAX_INTEGER:
+        raise InvalidInputError(f"{where}.{field} must be between 1 and {MAX_INTEGER}")
+    return number
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "a boolean", float: "a float", str: "a string"}
+    names.update({type(None): "null", list: "a list", dict: "an object"})
+    return names.get(type(value), type(value).__name__)
+
+
+def _shorten(value: str, length: int = 80) -> str:
+    return value if len(value) <= length else value[:length] + "..."

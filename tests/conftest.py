@@ -1,0 +1,154 @@
+"""Shared fixtures: a moto table, a DynamoDB Local table, API events, DynamoDB call counts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devtools.dynamodb_local import DynamoDBLocal, create_table
+from devtools.local_server import LocalContext, RouteTable, build_event
+from resource_registry import schema, service
+from resource_registry.store import RegistryStore
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials and a region for every test, and no cached client between tests."""
+    for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ResourceRegistryTests")
+    service.reset()
+    yield
+    service.reset()
+
+
+class Table:
+    """A table under test: its client, its name and a store over it."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.client = client
+        self.name = name
+        self.store = RegistryStore(client, name)
+
+    def items(self) -> list[dict[str, Any]]:
+        """Every item, sorted by key: a full dump to compare before and after."""
+        items: list[dict[str, Any]] = []
+        scan: dict[str, Any] = {"TableName": self.name, "ConsistentRead": True}
+        while True:
+            page = self.client.scan(**scan)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return sorted(items, key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
+
+    def registry(self) -> set[str]:
+        item = self.client.get_item(
+            TableName=self.name, Key=schema.registry_key(), ConsistentRead=True
+        ).get("Item", {})
+        return set(item.get(schema.ATTR_RESOURCES, {}).get("SS", []))
+
+    def resources_with_limits(self) -> set[str]:
+        return {
+            item["PK"]["S"].removeprefix(schema.RESOURCE_PREFIX)
+            for item in self.items()
+            if item["PK"]["S"].startswith(schema.RESOURCE_PREFIX)
+            and schema.is_limit_sk(item["SK"]["S"])
+        }
+
+    def put_raw(self, item: dict[str, Any]) -> None:
+        self.client.put_item(TableName=self.name, Item=item)
+
+
+@pytest.fixture
+def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Table]:
+    """A fresh table in moto, configured as the handlers' table."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        name = "registry-unit"
+        client.create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST", **schema.table_key_definition()
+        )
+        monkeypatch.setenv("TABLE_NAME", name)
+        yield Table(client, name)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[DynamoDBLocal]:
+    """One in-memory DynamoDB Local per test process, on a free port, stopped at the end."""
+    local = DynamoDBLocal()
+    local.start()
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def local_table(dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch) -> Table:
+    """A fresh table in DynamoDB Local, configured as the handlers' table."""
+    name = f"registry-{uuid.uuid4().hex[:12]}"
+    client = dynamodb_local.client()
+    create_table(client, name)
+    monkeypatch.setenv("TABLE_NAME", name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
+    return Table(client, name)
+
+
+class CallCounter:
+    """Counts the DynamoDB operations a client sends, by name."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: Counter[str] = Counter()
+        client.meta.events.register("before-call.dynamodb.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+
+def api_call(
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+) -> dict[str, Any]:
+    """Call the handler of a route in-process with an API Gateway event, as Lambda would.
+
+    ``path`` is the percent-encoded path; the response gains ``headers`` and ``json`` for tests.
+    """
+    route, parameters, _ = ROUTE_TABLE.match(method, path)
+    assert route is not None, f"no route for {method} {path}"
+    all_headers = dict(headers or {})
+    if body is not None and not isinstance(body, str):
+        body = json.dumps(body)
+        all_headers.setdefault("Content-Type", "application/json")
+    event = build_event(
+        route,
+        path,
+        query=query,
+        headers=list(all_headers.items()),
+        body=body,
+        path_parameters=parameters,
+    )
+    handler = ROUTE_TABLE.handler_of(route)
+    response: dict[str, Any] = handler(event, LocalContext(route.function_id, "test-request"))
+    multi = response.get("multiValueHeaders") or {}
+    response["headers"] = {name: values[-1] for name, values in multi.items()}
+    response["json"] = json.loads(response["body"]) if response.get("body") else None
+    return response
+
+
+ROUTE_TABLE = RouteTable()

@@ -1,0 +1,151 @@
+"""The local server: real HTTP to the same handlers, over DynamoDB Local; and `make run` itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.dynamodb_local import ROOT, free_port
+from devtools.local_server import LOOPBACK, LocalApiServer
+from tests.conftest import Table
+
+pytestmark = pytest.mark.integration
+LIMITS = {"limits": [{"name": "rpm", "capacity": 100, "refill_period_seconds": 60}]}
+
+
+def request(
+    url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    all_headers = {"Content-Type": "application/json"} if body is not None else {}
+    all_headers.update(headers or {})
+    outgoing = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+    try:
+        with urllib.request.urlopen(outgoing, timeout=30) as response:
+            raw = response.read()
+            return response.status, dict(response.headers), json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, dict(error.headers), json.loads(raw) if raw else None
+
+
+@pytest.fixture
+def server(local_table: Table) -> Iterator[str]:
+    api = LocalApiServer(0, quiet=True)
+    thread = threading.Thread(target=api.serve_forever, daemon=True)
+    thread.start()
+    yield api.url
+    api.shutdown()
+    api.server_close()
+
+
+def test_a_curl_session_behaves_as_the_contract_says(server: str, local_table: Table) -> None:
+    status, headers, body = request(f"{server}/resources/gpt-4/defaults", "PUT", LIMITS)
+    assert (status, headers["ETag"], body["resource"]) == (200, '"1"', "gpt-4")
+    assert request(f"{server}/resources")[2] == {"resources": ["gpt-4"]}
+    status, headers, body = request(f"{server}/resources/gpt-4/defaults")
+    assert (status, headers["ETag"], body["limits"][0]["burst"]) == (200, '"1"', 100)
+    layout = {(item["PK"]["S"], item["SK"]["S"]) for item in local_table.items()}
+    assert layout == {
+        ("RESOURCE#gpt-4", "#LIMIT#rpm"),
+        ("RESOURCE#gpt-4", "#VERSION"),
+        ("SYSTEM#", "#RESOURCES"),
+    }
+    assert request(f"{server}/resources/gpt-4/defaults", "DELETE")[0] == 204
+    assert request(f"{server}/resources?consistent=true")[2] == {"resources": []}
+    assert request(f"{server}/resources/gpt-4/defaults")[0] == 404
+
+
+def test_unknown_paths_and_methods_are_json_4xx(server: str) -> None:
+    status, _, body = request(f"{server}/nowhere")
+    assert status == 404 and "no route" in body["message"]
+    status, headers, body = request(f"{server}/resources", "POST", {})
+    assert status == 405 and headers["Allow"] == "GET"
+
+
+def test_the_server_listens_on_loopback_only(server: str) -> None:
+    assert server.startswith(f"http://{LOOPBACK}:")
+
+
+def wait_for(url: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"make run exited early: {process.communicate()}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError("make run did not start serving")
+
+
+def start_run(port: int, dynamodb_port: int, data_dir: Path) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DYNAMODB_LOCAL_PORT": str(dynamodb_port),
+        "LOCAL_DATA_DIR": str(data_dir),
+        "TABLE_NAME": "resource-registry",
+        "PYTHONPATH": os.pathsep.join(
+            str(ROOT / part) for part in ("", "lambdas/layer/python", "lambdas")
+        ),
+    }
+    env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "devtools.run_local"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop_run(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+
+
+def test_make_run_keeps_data_across_a_restart_and_stops_dynamodb_local(tmp_path: Path) -> None:
+    port, dynamodb_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    first = start_run(port, dynamodb_port, tmp_path)
+    try:
+        wait_for(f"{url}/resources", first)
+        assert request(f"{url}/resources/gpt-4/defaults", "PUT", LIMITS)[0] == 200
+    finally:
+        stop_run(first)
+    with socket.socket() as probe:  # Ctrl-C stopped the DynamoDB Local it started
+        assert probe.connect_ex(("127.0.0.1", dynamodb_port)) != 0
+    second = start_run(port, dynamodb_port, tmp_path)
+    try:
+        wait_for(f"{url}/resources", second)
+        assert request(f"{url}/resources")[2] == {"resources": ["gpt-4"]}
+        assert request(f"{url}/resources/gpt-4/defaults")[0] == 200
+    finally:
+        stop_run(second)
+
+
+def test_make_run_on_a_taken_port_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = start_run(taken.getsockname()[1], free_port(), tmp_path)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert stderr.strip().count("\n") == 0
+    assert "is taken" in stderr

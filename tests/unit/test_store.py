@@ -1,0 +1,139 @@
+"""The registry store on moto: every write keeps the registry equal to the resources with limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from resource_registry import schema
+from resource_registry.errors import ResourceNotFoundError, VersionMismatchError
+from resource_registry.model import Limit
+from tests.conftest import CallCounter, Table
+
+RPM = Limit("rpm", 100, 100, 100, 60)
+TPM = Limit("tpm", 10_000, 20_000, 10_000, 60)
+
+
+def test_set_adds_the_resource_to_the_registry(moto_table: Table) -> None:
+    moto_table.store.set_defaults("gpt-4", [RPM])
+    assert moto_table.registry() == {"gpt-4"}
+
+
+def test_set_writes_one_limit_item_per_limit_in_the_contract_layout(moto_table: Table) -> None:
+    moto_table.store.set_defaults("gpt-4", [TPM])
+    item = moto_table.client.get_item(
+        TableName=moto_table.name, Key=schema.limit_key("gpt-4", "tpm")
+    )["Item"]
+    assert item == {
+        "PK": {"S": "RESOURCE#gpt-4"},
+        "SK": {"S": "#LIMIT#tpm"},
+        "resource": {"S": "gpt-4"},
+        "limit_name": {"S": "tpm"},
+        "capacity": {"N": "10000"},
+        "burst": {"N": "20000"},
+        "refill_amount": {"N": "10000"},
+        "refill_period_seconds": {"N": "60"},
+        "config_version": {"N": "1"},
+    }
+
+
+def test_set_replaces_the_whole_set_of_limits(moto_table: Table) -> None:
+    moto_table.store.set_defaults("gpt-4", [RPM, TPM])
+    moto_table.store.set_defaults("gpt-4", [TPM])
+    defaults = moto_table.store.get_defaults("gpt-4")
+    assert defaults.limits == (TPM,)
+    assert defaults.version == 2
+
+
+def test_delete_removes_every_limit_and_the_registry_entry(moto_table: Table) -> None:
+    moto_table.store.set_defaults("gpt-4", [RPM, TPM])
+    moto_table.store.set_defaults("claude-3", [RPM])
+    moto_table.store.delete_defaults("gpt-4")
+    assert moto_table.registry() == {"claude-3"}
+    assert moto_table.resources_with_limits() == {"claude-3"}
+
+
+def test_delete_of_a_resource_without_defaults_is_not_found(moto_table: Table) -> None:
+    with pytest.raises(ResourceNotFoundError):
+        moto_table.store.delete_defaults("gpt-4")
+
+
+def test_list_returns_the_registry_names_sorted(moto_table: Table) -> None:
+    for name in ["dall-e-3", "claude-3", "gpt-4"]:
+        moto_table.store.set_defaults(name, [RPM])
+    assert moto_table.store.list_resources() == ["claude-3", "dall-e-3", "gpt-4"]
+
+
+def test_list_reads_the_registry_record_not_the_limit_items(moto_table: Table) -> None:
+    # A registry written by hand, with no limit items at all: list must report exactly it.
+    moto_table.client.put_item(
+        TableName=moto_table.name,
+        Item={**schema.registry_key(), "resources": {"SS": ["zeta", "alpha"]}},
+    )
+    assert moto_table.store.list_resources() == ["alpha", "zeta"]
+
+
+def test_list_of_an_empty_table_is_empty(moto_table: Table) -> None:
+    assert moto_table.store.list_resources() == []
+
+
+def test_list_after_the_last_delete_is_empty(moto_table: Table) -> None:
+    # DynamoDB drops a set attribute when its last element is deleted; the item itself remains.
+    moto_table.store.set_defaults("gpt-4", [RPM])
+    moto_table.store.delete_defaults("gpt-4")
+    assert moto_table.store.list_resources() == []
+
+
+def test_list_is_one_get_item_and_never_a_scan(moto_table: Table) -> None:
+    moto_table.store.set_defaults("gpt-4", [RPM])
+    counter = CallCounter(moto_table.client)
+    moto_table.store.list_resources(consistent=True)
+    assert counter.calls == {"GetItem": 1}
+
+
+def test_set_and_delete_write_in_one_transaction_each(moto_table: Table) -> None:
+    counter = CallCounter(moto_table.client)
+    moto_table.store.set_defaults("gpt-4", [RPM, TPM])
+    moto_table.store.delete_defaults("gpt-4")
+    assert counter.calls == {"Query": 2, "TransactWriteItems": 2}
+
+
+def test_a_stale_expected_version_is_refused_and_changes_nothing(moto_table: Table) -> None:
+    moto_table.store.set_defaults("gpt-4", [RPM])
+    moto_table.store.set_defaults("gpt-4", [TPM])
+    before = moto_table.items()
+    with pytest.raises(VersionMismatchError):
+        moto_table.store.set_defaults("gpt-4", [RPM], expected_version=1)
+    with pytest.raises(VersionMismatchError):
+        moto_table.store.delete_defaults("gpt-4", expected_version=1)
+    assert moto_table.items() == before
+
+
+def test_the_current_expected_version_is_accepted(moto_table: Table) -> None:
+    version = moto_table.store.set_defaults("gpt-4", [RPM]).version
+    assert moto_table.store.set_defaults("gpt-4", [TPM], expected_version=version).version == 2
+
+
+def test_limits_written_by_another_program_are_at_version_zero(moto_table: Table) -> None:
+    # zae-limiter writes limit items without a version item.
+    moto_table.put_raw(
+        {
+            **schema.limit_key("legacy", "rpm"),
+            "resource": {"S": "legacy"},
+            "limit_name": {"S": "rpm"},
+            "capacity": {"N": "5"},
+            "refill_period_seconds": {"N": "1"},
+        }
+    )
+    defaults = moto_table.store.get_defaults("legacy")
+    assert defaults.version == 0
+    assert defaults.limits == (Limit("rpm", 5, 5, 5, 1),)
+    moto_table.store.set_defaults("legacy", [TPM], expected_version=0)
+    assert moto_table.registry() == {"legacy"}
+    assert moto_table.store.get_defaults("legacy").limits == (TPM,)
+
+
+def test_versions_keep_counting_across_a_delete(moto_table: Table) -> None:
+    # An ETag from before a delete must not match a later set (no ABA).
+    moto_table.store.set_defaults("gpt-4", [RPM])
+    moto_table.store.delete_defaults("gpt-4")
+    assert moto_table.store.set_defaults("gpt-4", [RPM]).version == 3
