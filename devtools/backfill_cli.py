@@ -13,10 +13,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from devtools.dynamodb_local import DynamoDBLocalError
 from devtools.environment import dynamodb_endpoint
 from resource_registry.backfill import BackfillRequest, BackfillSummary, Mode, RegistryReconciler
 from resource_registry.clients import dynamodb_client, table_name
+from resource_registry.errors import RegistryError
 
 
 class Progress:
@@ -31,6 +34,8 @@ class Progress:
         self._stream = stream
 
     def page(self, summary: BackfillSummary) -> None:
+        if not self._stream.isatty():
+            return
         with self._lock:
             segment = summary.segment
             self._scanned[segment] = self._base_scanned[segment] + summary.items_scanned
@@ -86,7 +91,8 @@ def reconcile(mode: Mode, total_segments: int) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=total_segments) as pool:
         results = pool.map(lambda request: run_segment(reconciler, request, progress), requests)
         runs = [run for segment_runs in results for run in segment_runs]
-    sys.stderr.write("\n")
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
     return merge(mode, runs, total_segments)
 
 
@@ -115,8 +121,11 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             summary = reconcile(mode, args.segments)
-    except DynamoDBLocalError as error:
+    except (DynamoDBLocalError, RegistryError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except ClientError as error:
+        print(f"error: {error.response['Error'].get('Message', error)}", file=sys.stderr)
         return 1
     print_table(summary)
     drift = summary["unregistered"] or summary["registered_without_defaults"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from devtools.dynamodb_local import DynamoDBLocalError, create_table, port_is_taken
@@ -14,7 +15,13 @@ from resource_registry.clients import dynamodb_client, table_name
 DEFAULT_PORT = 3000
 
 
+def stop_on_terminate(_signal: int, _frame: object) -> None:
+    """Treat SIGTERM like Ctrl-C, so `kill` also stops the DynamoDB Local this run started."""
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, stop_on_terminate)
     port = int(os.environ.get("PORT", DEFAULT_PORT))
     if port_is_taken(port):
         print(f"error: port {port} is taken: stop what uses it or set PORT", file=sys.stderr)

@@ -115,8 +115,8 @@ def start_run(port: int, dynamodb_port: int, data_dir: Path) -> subprocess.Popen
     )
 
 
-def stop_run(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGINT)
+def stop_run(process: subprocess.Popen[str], how: signal.Signals = signal.SIGINT) -> None:
+    process.send_signal(how)  # SIGINT is what Ctrl-C sends
     process.communicate(timeout=30)
 
 
@@ -137,7 +137,9 @@ def test_make_run_keeps_data_across_a_restart_and_stops_dynamodb_local(tmp_path:
         assert request(f"{url}/resources")[2] == {"resources": ["gpt-4"]}
         assert request(f"{url}/resources/gpt-4/defaults")[0] == 200
     finally:
-        stop_run(second)
+        stop_run(second, signal.SIGTERM)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", dynamodb_port)) != 0
 
 
 def test_make_run_on_a_taken_port_is_a_one_line_error(tmp_path: Path) -> None:
