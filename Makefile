@@ -30,7 +30,7 @@ lint: deps
 	$(BIN)/ruff format --check .
 
 typecheck: deps
-	$(BIN)/mypy lambdas devtools infra app.py
+	$(BIN)/mypy lambdas devtools infra app.py tests
 
 test: lint typecheck
 	$(BIN)/pytest -n 2 --dist loadfile

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -20,8 +21,10 @@ TPM = {
 DEFAULTS = "/resources/{}/defaults"
 
 
-def put(resource: str, limits: list[dict[str, object]], **kwargs: object) -> dict[str, object]:
-    return api_call("PUT", DEFAULTS.format(resource), body={"limits": limits}, **kwargs)  # type: ignore[arg-type]
+def put(
+    resource: str, limits: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return api_call("PUT", DEFAULTS.format(resource), body={"limits": limits}, headers=headers)
 
 
 def test_put_answers_the_full_limits_and_an_etag(moto_table: Table) -> None:
@@ -206,5 +209,5 @@ def test_mutations_log_the_caller(moto_table: Table, caplog: pytest.LogCaptureFi
     api_call("GET", "/resources")
     mutations = [record for record in caplog.records if hasattr(record, "caller")]
     assert [record.getMessage() for record in mutations] == ["set defaults", "delete defaults"]
-    assert all(record.caller.endswith(":user/local-developer") for record in mutations)  # type: ignore[attr-defined]
-    assert all(record.resource == "gpt-4" for record in mutations)  # type: ignore[attr-defined]
+    assert all(record.__dict__["caller"].endswith(":user/local-developer") for record in mutations)
+    assert all(record.__dict__["resource"] == "gpt-4" for record in mutations)

@@ -240,7 +240,10 @@ class RegistryReconciler:
         self, mode: Mode, registered: set[str], summary: BackfillSummary
     ) -> None:
         """Report (and in prune mode, remove) registered names that have no limit items."""
-        orphans = sorted(name for name in registered if not self._store.read_resource(name).limits)
+        candidates = [name for name in registered if not self._store.read_resource(name).limits]
+        # A delete that ran since the snapshot removed its name too: that is not drift.
+        still_registered = set(self._store.list_resources(consistent=True)) if candidates else set()
+        orphans = sorted(name for name in candidates if name in still_registered)
         if mode is Mode.PRUNE:
             summary.removed = [name for name in orphans if self._store.unregister_if_orphaned(name)]
             summary.drift.registered_without_defaults = summary.removed
