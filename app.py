@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""CDK entry point: synthesizes the resource registry stack (see docs/deploy.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+# infra imports the handlers' routes and the layer's schema, laid out as in the Lambda runtime.
+for source_dir in (ROOT / "lambdas", ROOT / "lambdas" / "layer" / "python"):
+    if str(source_dir) not in sys.path:
+        sys.path.insert(0, str(source_dir))
+
+from aws_cdk import App  # noqa: E402
+
+from infra.nag import check_with_cdk_nag  # noqa: E402
+from infra.stack import create_stack  # noqa: E402
+
+app = App()
+check_with_cdk_nag(app)
+create_stack(app)
+app.synth()

@@ -1,0 +1,1 @@
+"""The resource registry service's CDK stack: constructs for the table, functions and API."""

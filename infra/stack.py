@@ -1,0 +1,70 @@
+"""The stack: composes the table, the layers, the functions and the API, and names its outputs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_cdk import App, CfnOutput, Stack
+from constructs import Construct
+
+from infra.api import RegistryApi
+from infra.functions import RegistryFunctions
+from infra.layers import FunctionLayers
+from infra.table import RegistryTable
+
+STACK_NAME = "ResourceRegistry"
+# `cdk deploy -c existingTableName=...` serves (and backfills) a table that already exists.
+EXISTING_TABLE_CONTEXT = "existingTableName"
+# DynamoDB's own rule for table names.
+TABLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+class ResourceRegistryStack(Stack):
+    """Everything the service runs on; environment-agnostic, so synth needs no AWS account."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        table = RegistryTable(self, "Registry", existing_table_name=existing_table_name(self)).table
+        layers = FunctionLayers(self, "Layers")
+        functions = RegistryFunctions(self, "Functions", table=table, layers=layers.all)
+        api = RegistryApi(self, "Api", functions=functions.by_id)
+
+        CfnOutput(
+            self,
+            "ApiUrl",
+            value=api.rest_api.url,
+            description="Base URL of the API; sign requests with SigV4 for service execute-api",
+        )
+        CfnOutput(
+            self,
+            "TableName",
+            value=table.table_name,
+            description="The DynamoDB table the functions serve (TABLE_NAME)",
+        )
+        CfnOutput(
+            self,
+            "BackfillFunctionName",
+            value=functions.backfill.function_name,
+            description="Invoke by hand to backfill, verify or prune the registry",
+        )
+
+
+def existing_table_name(scope: Construct) -> str | None:
+    """The ``existingTableName`` context value, checked; None when a new table is wanted."""
+    value = scope.node.try_get_context(EXISTING_TABLE_CONTEXT)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not TABLE_NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"context {EXISTING_TABLE_CONTEXT}={value!r} is not a DynamoDB table name "
+            "(3 to 255 letters, digits, '_', '.' or '-')"
+        )
+    return value
+
+
+def create_stack(app: App) -> ResourceRegistryStack:
+    """The service's stack in ``app``."""
+    return ResourceRegistryStack(
+        app, STACK_NAME, description="Resource registry service: table, functions and REST API"
+    )

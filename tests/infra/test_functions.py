@@ -1,0 +1,139 @@
+"""The functions: one per handler, their runtime, logs, environment, layers and code."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers import routes
+from infra.layers import POWERTOOLS_PACKAGE
+from infra.sources import pinned_version
+from resource_registry.clients import TABLE_NAME_VARIABLE
+from resource_registry.observability import METRICS_NAMESPACE, SERVICE_NAME
+from tests.infra.conftest import HANDLERS, Synthesized, synthesize
+
+FUNCTION_IDS = sorted(HANDLERS)
+API_FUNCTION_IDS = sorted(route.function_id for route in routes.API_ROUTES)
+POWERTOOLS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<String>"
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+def test_one_function_per_handler(synthesized: Synthesized) -> None:
+    handlers = [
+        function["Properties"]["Handler"]
+        for function in synthesized.of_type("AWS::Lambda::Function").values()
+    ]
+    assert sorted(handlers) == sorted(HANDLERS.values())
+
+
+@pytest.mark.parametrize("function_id", FUNCTION_IDS)
+def test_function_runs_python_3_13_on_arm64_traced(
+    synthesized: Synthesized, function_id: str
+) -> None:
+    function = synthesized.function(function_id)
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    assert function["TracingConfig"] == {"Mode": "Active"}
+
+
+@pytest.mark.parametrize("function_id", FUNCTION_IDS)
+def test_function_logs_to_its_own_log_group_with_retention(
+    synthesized: Synthesized, function_id: str
+) -> None:
+    log_group_id = synthesized.function(function_id)["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = synthesized.resources[log_group_id]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == 30
+    others = {
+        synthesized.function(other)["LoggingConfig"]["LogGroup"]["Ref"]
+        for other in FUNCTION_IDS
+        if other != function_id
+    }
+    assert log_group_id not in others
+
+
+def test_no_log_retention_custom_resource(synthesized: Synthesized) -> None:
+    assert synthesized.of_type("Custom::LogRetention") == {}
+
+
+@pytest.mark.parametrize("function_id", FUNCTION_IDS)
+def test_function_environment_names_table_and_powertools_settings(
+    synthesized: Synthesized, function_id: str
+) -> None:
+    (table_id,) = synthesized.of_type("AWS::DynamoDB::Table")
+    assert synthesized.function(function_id)["Environment"]["Variables"] == {
+        TABLE_NAME_VARIABLE: {"Ref": table_id},
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+    }
+
+
+@pytest.mark.parametrize("function_id", API_FUNCTION_IDS)
+def test_api_function_answers_within_api_gateway_timeout(
+    synthesized: Synthesized, function_id: str
+) -> None:
+    assert synthesized.function(function_id)["Timeout"] < 29
+
+
+def test_backfill_may_run_for_fifteen_minutes(synthesized: Synthesized) -> None:
+    assert synthesized.function(routes.BACKFILL_FUNCTION_ID)["Timeout"] == 15 * 60
+
+
+def test_shared_layer_is_built_for_the_functions_platform(synthesized: Synthesized) -> None:
+    (layer,) = synthesized.of_type("AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_powertools_layer_arn_comes_from_the_public_parameter_at_the_pinned_version(
+    synthesized: Synthesized,
+) -> None:
+    parameters = synthesized.template.to_json()["Parameters"]
+    expected = (
+        f"/aws/service/powertools/python/arm64/python3.13/{pinned_version(POWERTOOLS_PACKAGE)}"
+    )
+    powertools = [
+        name
+        for name, parameter in parameters.items()
+        if parameter["Type"] == POWERTOOLS_PARAMETER_TYPE and parameter["Default"] == expected
+    ]
+    assert len(powertools) == 1
+
+
+@pytest.mark.parametrize("function_id", FUNCTION_IDS)
+def test_function_loads_powertools_and_shared_layers_only(
+    synthesized: Synthesized, function_id: str
+) -> None:
+    parameters = synthesized.template.to_json()["Parameters"]
+    (shared_layer_id,) = synthesized.of_type("AWS::Lambda::LayerVersion")
+    layers = [layer["Ref"] for layer in synthesized.function(function_id)["Layers"]]
+    assert shared_layer_id in layers
+    (powertools,) = [layer for layer in layers if layer != shared_layer_id]
+    assert "/aws/service/powertools/python/" in parameters[powertools]["Default"]
+
+
+def _staged_asset(synthesized: Synthesized, code: dict[str, object]) -> set[str]:
+    asset_hash = str(code["S3Key"]).removesuffix(".zip")
+    staged = synthesized.outdir / f"asset.{asset_hash}"
+    return {path.relative_to(staged).as_posix() for path in staged.rglob("*")}
+
+
+def test_function_code_is_the_handlers_without_layer_or_caches(synthesized: Synthesized) -> None:
+    files = _staged_asset(synthesized, synthesized.function(routes.BACKFILL_FUNCTION_ID)["Code"])
+    assert {"handlers/routes.py", "handlers/handle_backfill.py"} <= files
+    assert not any(path.startswith("layer") for path in files)
+    assert not any("__pycache__" in path or path.endswith(".pyc") for path in files)
+
+
+def test_layer_code_is_the_shared_package_without_caches(synthesized: Synthesized) -> None:
+    (layer,) = synthesized.of_type("AWS::Lambda::LayerVersion").values()
+    files = _staged_asset(synthesized, layer["Properties"]["Content"])
+    assert "python/resource_registry/schema.py" in files
+    assert not any("__pycache__" in path or path.endswith(".pyc") for path in files)
+    # boto3 and Powertools come from the runtime and the managed layer.
+    assert not any(
+        path.startswith(("python/boto3", "python/aws_lambda_powertools")) for path in files
+    )

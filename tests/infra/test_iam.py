@@ -1,0 +1,139 @@
+"""Each function's role: exactly the DynamoDB actions it needs, on this table, and nothing more.
+
+The expected actions are written here, not imported from infra, so that a change to a grant in the
+stack fails this test until someone has looked at it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from handlers import routes
+from resource_registry import schema
+from tests.infra.conftest import HANDLERS, Synthesized, as_list, synthesize, table_arn
+
+EXPECTED_TABLE_ACTIONS = {
+    routes.LIST_RESOURCES.function_id: {"dynamodb:GetItem"},
+    routes.GET_DEFAULTS.function_id: {"dynamodb:Query"},
+    routes.SET_DEFAULTS.function_id: {
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    },
+    routes.DELETE_DEFAULTS.function_id: {
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    },
+    routes.BACKFILL_FUNCTION_ID: {
+        "dynamodb:Scan",
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:UpdateItem",
+    },
+}
+REGISTRY_ONLY = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [schema.SYSTEM_PARTITION]}}
+TRACING_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+def role_statements(synthesized: Synthesized, function_id: str) -> list[dict[str, Any]]:
+    """Every statement the function's role holds: inline, and in any policy attached to it."""
+    role_id = synthesized.function(function_id)["Role"]["Fn::GetAtt"][0]
+    role = synthesized.resources[role_id]["Properties"]
+    documents = [policy["PolicyDocument"] for policy in role.get("Policies", [])]
+    documents += [
+        policy["Properties"]["PolicyDocument"]
+        for policy in synthesized.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
+    ]
+    return [statement for document in documents for statement in document["Statement"]]
+
+
+def table_actions(statements: list[dict[str, Any]]) -> set[str]:
+    """The DynamoDB actions (and any bare wildcard) the statements allow."""
+    return {
+        action
+        for statement in statements
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+        if action.lower().startswith("dynamodb:") or action == "*"
+    }
+
+
+def test_every_function_is_checked() -> None:
+    assert set(EXPECTED_TABLE_ACTIONS) == set(HANDLERS)
+
+
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_TABLE_ACTIONS))
+def test_role_allows_exactly_the_expected_table_actions(
+    synthesized: Synthesized, function_id: str
+) -> None:
+    actions = table_actions(role_statements(synthesized, function_id))
+    assert actions == EXPECTED_TABLE_ACTIONS[function_id], (
+        f"{function_id} has extra {sorted(actions - EXPECTED_TABLE_ACTIONS[function_id])}, "
+        f"lacks {sorted(EXPECTED_TABLE_ACTIONS[function_id] - actions)}"
+    )
+
+
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_TABLE_ACTIONS))
+def test_table_actions_apply_to_this_table_only(synthesized: Synthesized, function_id: str) -> None:
+    for statement in role_statements(synthesized, function_id):
+        if table_actions([statement]):
+            assert as_list(statement["Resource"]) == [table_arn(synthesized)]
+            assert "NotAction" not in statement
+            assert "NotResource" not in statement
+
+
+def test_backfill_updates_only_the_registry_partition(synthesized: Synthesized) -> None:
+    # Given the backfill role's statements that allow UpdateItem
+    updating = [
+        statement
+        for statement in role_statements(synthesized, routes.BACKFILL_FUNCTION_ID)
+        if "dynamodb:UpdateItem" in as_list(statement["Action"])
+    ]
+    # Then each is limited to the SYSTEM# partition, and allows nothing else
+    assert updating
+    for statement in updating:
+        assert statement.get("Condition") == REGISTRY_ONLY
+        assert as_list(statement["Action"]) == ["dynamodb:UpdateItem"]
+
+
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_TABLE_ACTIONS))
+def test_role_holds_only_logs_and_tracing_besides_the_table(
+    synthesized: Synthesized, function_id: str
+) -> None:
+    function = synthesized.function(function_id)
+    log_group_arn = {"Fn::GetAtt": [function["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}
+    other = {
+        (action, str(statement["Resource"]))
+        for statement in role_statements(synthesized, function_id)
+        if not table_actions([statement])
+        for action in as_list(statement["Action"])
+    }
+    assert other == {(action, str(log_group_arn)) for action in LOG_ACTIONS} | {
+        (action, "*") for action in TRACING_ACTIONS
+    }
+
+
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_TABLE_ACTIONS))
+def test_role_has_no_managed_policies_and_is_its_own(
+    synthesized: Synthesized, function_id: str
+) -> None:
+    role_id = synthesized.function(function_id)["Role"]["Fn::GetAtt"][0]
+    assert "ManagedPolicyArns" not in synthesized.resources[role_id]["Properties"]
+    other_roles = {
+        synthesized.function(other)["Role"]["Fn::GetAtt"][0]
+        for other in EXPECTED_TABLE_ACTIONS
+        if other != function_id
+    }
+    assert role_id not in other_roles
