@@ -9,6 +9,7 @@ from aws_cdk import App, CfnOutput, Stack
 from constructs import Construct
 
 from infra.api import RegistryApi
+from infra.backfill_fanout import BackfillFanOut
 from infra.functions import RegistryFunctions
 from infra.layers import FunctionLayers
 from infra.table import RegistryTable
@@ -29,6 +30,7 @@ class ResourceRegistryStack(Stack):
         layers = FunctionLayers(self, "Layers")
         functions = RegistryFunctions(self, "Functions", table=table, layers=layers.all)
         api = RegistryApi(self, "Api", functions=functions.by_id)
+        fan_out = BackfillFanOut(self, "BackfillFanOut", backfill=functions.backfill)
 
         CfnOutput(
             self,
@@ -47,6 +49,12 @@ class ResourceRegistryStack(Stack):
             "BackfillFunctionName",
             value=functions.backfill.function_name,
             description="Invoke by hand to backfill, verify or prune the registry",
+        )
+        CfnOutput(
+            self,
+            "BackfillStateMachineArn",
+            value=fan_out.state_machine.state_machine_arn,
+            description='Start with {"mode": ..., "total_segments": N} to run every segment',
         )
 
 

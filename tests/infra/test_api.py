@@ -206,7 +206,12 @@ def test_outputs_name_the_url_the_table_and_the_backfill_function(
     (stage_id,) = synthesized.of_type("AWS::ApiGateway::Stage")
     backfill_id = synthesized.function_logical_id(routes.BACKFILL_FUNCTION_ID)
     outputs = synthesized.template.to_json()["Outputs"]
-    assert set(outputs) == {"ApiUrl", "TableName", "BackfillFunctionName"}
+    assert set(outputs) == {
+        "ApiUrl",
+        "TableName",
+        "BackfillFunctionName",
+        "BackfillStateMachineArn",
+    }
     assert outputs["TableName"]["Value"] == {"Ref": table_id}
     assert outputs["BackfillFunctionName"]["Value"] == {"Ref": backfill_id}
     synthesized.template.has_output(

@@ -1,0 +1,145 @@
+"""A Step Functions state machine that runs the backfill over every scan segment in parallel.
+
+Each segment loops on its continuation until the backfill function reports it done; the merged
+summary adds up the runs. Input: ``{"mode": "backfill" | "verify" | "prune", "total_segments": N}``.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+DEFAULT_TOTAL_SEGMENTS = 4
+# Segments run at once; DynamoDB spreads a parallel scan's segments over its partitions.
+MAX_CONCURRENT_SEGMENTS = 16
+# A run stops itself before the function's 15 minutes; past this the execution is stuck.
+EXECUTION_TIMEOUT = Duration.hours(12)
+LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+
+
+
+def jsonata(expression: str) -> str:
+    """A JSONata expression as Step Functions embeds it in a field."""
+    return f"{{% {expression} %}}"
+
+
+# The input's segment count, or the default.
+TOTAL_SEGMENTS = (
+    f"($exists($states.input.total_segments) ? $states.input.total_segments"
+    f" : {DEFAULT_TOTAL_SEGMENTS})"
+)
+# The function's event: the contract's four fields, from the segment's item or from the previous
+# run's summary (which carries the same four).
+NEXT_EVENT = {
+    field: jsonata(f"$states.input.{field}")
+    for field in ("mode", "segment", "total_segments", "continuation")
+}
+# A run's summary with the count of names it found, not the names: a segment's runs never find a
+# name twice (the token remembers the last one) and segments never share one, so counts add up
+# exactly and the payload stays far below Step Functions' 256 KB.
+RUN_SUMMARY = (
+    "$merge([$states.result.Payload,"
+    " {'resources_found': $count($states.result.Payload.resources_found)}])"
+)
+# The Map's output is a list of runs per segment: flatten it and add the runs up.
+MERGED_SUMMARY = """(
+  $runs := $reduce($states.input, $append, []);
+  {
+    'mode': $runs[0].mode,
+    'total_segments': $runs[0].total_segments,
+    'invocations': $count($runs),
+    'items_scanned': $sum($runs.items_scanned),
+    'capacity_consumed': $sum($runs.capacity_consumed),
+    'resources_found': $sum($runs.resources_found),
+    'added': $sort([$runs.added]),
+    'removed': $sort([$runs.removed]),
+    'drift': {
+      'unregistered': $sort([$runs.drift.unregistered]),
+      'registered_without_defaults': $sort([$runs.drift.registered_without_defaults])
+    }
+  }
+)"""
+
+
+class BackfillFanOut(Construct):
+    """The state machine that fans the backfill function out over scan segments."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, backfill: lambda_.IFunction) -> None:
+        super().__init__(scope, construct_id)
+        scan_segment = tasks.LambdaInvoke.jsonata(
+            self,
+            "ScanSegment",
+            lambda_function=backfill,
+            payload=sfn.TaskInput.from_object(NEXT_EVENT),
+            outputs=jsonata(RUN_SUMMARY),
+            assign={"runs": jsonata(f"$append($runs, [{RUN_SUMMARY}])")},
+        )
+        start_segment = sfn.Pass.jsonata(
+            self, "StartSegment", assign={"runs": jsonata("[]")}, outputs=jsonata("$states.input")
+        )
+        segment_done = sfn.Pass.jsonata(self, "SegmentDone", outputs=jsonata("$runs"))
+        more_to_scan = (
+            sfn.Choice.jsonata(self, "MoreToScan")
+            .when(sfn.Condition.jsonata(jsonata("$states.input.continuation != null")), scan_segment)
+            .otherwise(segment_done)
+        )
+        segment = start_segment.next(scan_segment).next(more_to_scan)
+
+        segments = sfn.Map.jsonata(
+            self,
+            "Segments",
+            items=sfn.ProvideItems.jsonata(jsonata(f"[0..{TOTAL_SEGMENTS} - 1]")),
+            jsonata_item_selector=jsonata(
+                "{'mode': $states.input.mode, 'segment': $states.context.Map.Item.Value,"
+                f" 'total_segments': {TOTAL_SEGMENTS}, 'continuation': null}}"
+            ),
+            max_concurrency=MAX_CONCURRENT_SEGMENTS,
+        )
+        segments.item_processor(segment)
+        merge = sfn.Pass.jsonata(self, "MergeSummaries", outputs=jsonata(MERGED_SUMMARY))
+
+        log_group = logs.LogGroup(
+            self, "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(segments.next(merge)),
+            query_language=sfn.QueryLanguage.JSONATA,
+            timeout=EXECUTION_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL),
+        )
+        acknowledge(
+            self.state_machine,
+            "AwsSolutions-IAM5",
+            "Step Functions delivers execution logs (logs:*LogDelivery, resource policies) and "
+            "X-Ray traces with actions that are authorised only on resource '*'",
+            finding="Resource::*",
+        )
+        acknowledge(
+            self.state_machine,
+            "AwsSolutions-IAM5",
+            "CDK grants a LambdaInvoke task the function's ARN and its versions ('<arn>:*'); the "
+            "wildcard covers versions of the backfill function only",
+            finding=f"Resource::<{backfill_logical_id(backfill)}.Arn>:*",
+        )
+        # The role ARN already orders the role first (cfn-lint W3005); only its policy needs waiting.
+        state_machine_resource = self.state_machine.node.default_child
+        policy = self.state_machine.role.node.find_child("DefaultPolicy").node.default_child
+        assert isinstance(state_machine_resource, CfnResource)
+        assert isinstance(policy, CfnResource)
+        state_machine_resource.add_override("DependsOn", [Stack.of(self).get_logical_id(policy)])
+
+
+def backfill_logical_id(function: lambda_.IFunction) -> str:
+    """The logical id cdk-nag names the function by in its findings."""
+    resource = function.node.default_child
+    assert isinstance(resource, CfnResource)
+    return Stack.of(function).get_logical_id(resource)

@@ -1,0 +1,90 @@
+"""The backfill fan-out state machine, as synthesized, run here over DynamoDB Local.
+
+Its JSONata runs in tests/step_functions.py; its Task calls the real backfill handler, given a
+tiny time budget so every segment loops on its continuation.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handlers import handle_backfill
+from resource_registry.backfill import RegistryReconciler
+from tests.conftest import Table
+from tests.infra.test_backfill_fanout import FUNCTION_ARN, definition
+from tests.infra.conftest import synthesize
+from tests.integration.test_backfill import LEGACY, write_legacy_limits, write_noise
+from tests.step_functions import run
+
+pytestmark = pytest.mark.integration
+
+
+class OutOfTime:
+    """A Lambda context whose clock has run out: the function stops after every page."""
+
+    function_name = "Backfill"
+    aws_request_id = "fan-out"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:Backfill"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def machine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return definition(synthesize(tmp_path_factory.mktemp("cdk.out")))
+
+
+def invoke_backfill(function_arn: str, payload: Any) -> Any:
+    assert function_arn == FUNCTION_ARN
+    return handle_backfill.handler(payload, OutOfTime())
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        handle_backfill, "RegistryReconciler", functools.partial(RegistryReconciler, page_size=9)
+    )
+
+
+def test_the_fan_out_registers_every_resource_and_adds_up_the_runs(
+    machine: dict[str, Any], local_table: Table, small_pages: None, tmp_path: Path
+) -> None:
+    for resource in LEGACY:
+        write_legacy_limits(local_table, resource)
+    write_noise(local_table, 100)
+    # A registered resource, so the registry item exists before the scan and the count is stable.
+    local_table.store.set_defaults("seeded", local_table.store.read_resource(LEGACY[0]).limits)
+    items = len(local_table.items())
+
+    summary = run(machine, {"mode": "backfill", "total_segments": 3}, invoke_backfill)
+
+    assert local_table.registry() == {*LEGACY, "seeded"}
+    assert summary["added"] == LEGACY
+    assert summary["resources_found"] == len(LEGACY) + 1
+    assert summary["items_scanned"] == items
+    assert summary["invocations"] > 3  # every segment resumed at least once
+    assert summary["drift"] == {"unregistered": LEGACY, "registered_without_defaults": []}
+
+
+def test_a_verify_fan_out_with_the_default_segments_reports_drift(
+    machine: dict[str, Any], local_table: Table, small_pages: None
+) -> None:
+    write_legacy_limits(local_table, "unregistered-one")
+    local_table.store.set_defaults(
+        "registered-one", local_table.store.read_resource("unregistered-one").limits
+    )
+    before = local_table.items()
+
+    summary = run(machine, {"mode": "verify"}, invoke_backfill)
+
+    assert summary["total_segments"] == 4
+    assert summary["drift"]["unregistered"] == ["unregistered-one"]
+    assert summary["added"] == []
+    assert local_table.items() == before
