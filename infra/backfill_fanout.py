@@ -23,7 +23,6 @@ EXECUTION_TIMEOUT = Duration.hours(12)
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 
-
 def jsonata(expression: str) -> str:
     """A JSONata expression as Step Functions embeds it in a field."""
     return f"{{% {expression} %}}"
@@ -84,9 +83,10 @@ class BackfillFanOut(Construct):
             self, "StartSegment", assign={"runs": jsonata("[]")}, outputs=jsonata("$states.input")
         )
         segment_done = sfn.Pass.jsonata(self, "SegmentDone", outputs=jsonata("$runs"))
+        unfinished = sfn.Condition.jsonata(jsonata("$states.input.continuation != null"))
         more_to_scan = (
             sfn.Choice.jsonata(self, "MoreToScan")
-            .when(sfn.Condition.jsonata(jsonata("$states.input.continuation != null")), scan_segment)
+            .when(unfinished, scan_segment)
             .otherwise(segment_done)
         )
         segment = start_segment.next(scan_segment).next(more_to_scan)
@@ -130,7 +130,7 @@ class BackfillFanOut(Construct):
             "wildcard covers versions of the backfill function only",
             finding=f"Resource::<{backfill_logical_id(backfill)}.Arn>:*",
         )
-        # The role ARN already orders the role first (cfn-lint W3005); only its policy needs waiting.
+        # The role ARN already orders the role first (cfn-lint W3005); only its policy needs a wait.
         state_machine_resource = self.state_machine.node.default_child
         policy = self.state_machine.role.node.find_child("DefaultPolicy").node.default_child
         assert isinstance(state_machine_resource, CfnResource)

@@ -15,8 +15,8 @@ import pytest
 from handlers import handle_backfill
 from resource_registry.backfill import RegistryReconciler
 from tests.conftest import Table
-from tests.infra.test_backfill_fanout import FUNCTION_ARN, definition
 from tests.infra.conftest import synthesize
+from tests.infra.test_backfill_fanout import FUNCTION_ARN, definition
 from tests.integration.test_backfill import LEGACY, write_legacy_limits, write_noise
 from tests.step_functions import run
 
