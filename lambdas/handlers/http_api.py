@@ -31,6 +31,8 @@ JSON = "application/json"
 # 40 limits of the longest names and largest numbers fit in about 9 KB.
 MAX_BODY_BYTES = 64 * 1024
 RETRY_AFTER_SECONDS = "1"
+# A valid body nests three levels ({"limits": [{...}]}); the parser's own limit varies with the stack.
+MAX_NESTING = 16
 ETAG_PATTERN = re.compile(r'(?:W/)?"(\d{1,20})"')
 
 
@@ -108,6 +110,10 @@ def parse_json_body(event: APIGatewayProxyEvent) -> Any:
     if len(text) > MAX_BODY_BYTES:
         raise HttpError(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the request body is over {MAX_BODY_BYTES} bytes"
+        )
+    if _nesting_depth(text) > MAX_NESTING:
+        raise InvalidInputError(
+            f"the request body is nested too deeply (over {MAX_NESTING} levels)"
         )
     try:
         return json.loads(text, parse_constant=_reject_constant)
@@ -211,3 +217,27 @@ def _describe(error: Exception) -> str:
     if isinstance(error, RecursionError):
         return "nested too deeply"
     return str(error)[:200]
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in ``text``, brackets inside strings not counted."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return 0  # cannot nest deeper than it has brackets
+    depth = deepest = 0
+    in_string = escaped = False
+    for character in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = True
+            elif character == '"':
+                in_string = False
+        elif character == '"':
+            in_string = True
+        elif character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "]}":
+            depth -= 1
+    return deepest

@@ -78,16 +78,20 @@ def test_racing_writers_on_one_resource_leave_exactly_one_writers_set(local_tabl
         start.wait()
         wins = 0
         for round_number in range(5):
-            local_table.store.set_defaults("shared", limits_of(writer, 1 + round_number % 4))
-            wins += 1
+            # Losing every bounded retry is a documented answer (409), not a failure.
+            with contextlib.suppress(ConcurrentUpdateError):
+                local_table.store.set_defaults("shared", limits_of(writer, 1 + round_number % 4))
+                wins += 1
         return wins
 
     with ThreadPoolExecutor(len(writers)) as pool:
-        assert sum(pool.map(write, writers)) == 40
+        wins = sum(pool.map(write, writers))
+    assert wins > 0
     limits = local_table.store.get_defaults("shared").limits
     owners = {limit.name.split("-")[0] for limit in limits}
     assert len(owners) == 1, f"limits mix writers {owners}"
-    assert local_table.store.get_defaults("shared").version == 40
+    # Every committed write, and only those, moved the version on: none was lost or doubled.
+    assert local_table.store.get_defaults("shared").version == wins
     assert local_table.registry() == {"shared"}
 
 

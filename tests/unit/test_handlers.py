@@ -141,6 +141,15 @@ def test_put_body_may_echo_the_resource_it_got(moto_table: Table) -> None:
         ('{"limits": []}', {}, 415, "Content-Type"),
         ("[" * 100_000 + "]" * 100_000, {"Content-Type": "application/json"}, 413, "over"),
         ("[" * 5_000 + "]" * 5_000, {"Content-Type": "application/json"}, 400, "nested too deeply"),
+        ("[" * 17 + "]" * 17, {"Content-Type": "application/json"}, 400, "nested too deeply"),
+        (  # brackets inside strings are text, not nesting
+            '{"limits": [{"name": "'
+            + "[{" * 20
+            + '", "capacity": 1, "refill_period_seconds": 1}]}',
+            {"Content-Type": "application/json"},
+            400,
+            "limits[0].name",
+        ),
         (
             '{"limits": [{"name": "rpm", "capacity": NaN}]}',
             {"Content-Type": "application/json"},
