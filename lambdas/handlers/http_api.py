@@ -31,7 +31,7 @@ JSON = "application/json"
 # 40 limits of the longest names and largest numbers fit in about 9 KB.
 MAX_BODY_BYTES = 64 * 1024
 RETRY_AFTER_SECONDS = "1"
-# A valid body nests three levels ({"limits": [{...}]}); the parser's own limit varies with the stack.
+# A valid body nests three levels ({"limits": [{...}]}); json's own limit varies with the stack.
 MAX_NESTING = 16
 ETAG_PATTERN = re.compile(r'(?:W/)?"(\d{1,20})"')
 
