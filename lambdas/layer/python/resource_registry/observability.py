@@ -8,5 +8,7 @@ SERVICE_NAME = "resource-registry"
 METRICS_NAMESPACE = "ResourceRegistry"
 
 logger = Logger(service=SERVICE_NAME)
-tracer = Tracer(service=SERVICE_NAME)
+# Patch only botocore, the one library the functions call out through: by default X-Ray patches
+# every supported library it finds installed (requests, httpx, sqlite3, ...) at each cold start.
+tracer = Tracer(service=SERVICE_NAME, patch_modules=("botocore",))
 metrics = Metrics(service=SERVICE_NAME, namespace=METRICS_NAMESPACE)
