@@ -43,7 +43,7 @@ backfill verify prune: deps
 	$(PY) -m devtools.backfill_cli $@
 
 bench: deps
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache
