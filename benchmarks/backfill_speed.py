@@ -19,7 +19,7 @@ from benchmarks.metering import DynamoDBMeter
 from benchmarks.report import Figure, Section, ratio_at_most
 from benchmarks.stats import median
 from resource_registry import schema
-from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler
+from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler, limit_item_scan
 
 SEGMENT_COUNTS = (1, 4)
 REPEATS = 3
@@ -88,18 +88,7 @@ def _bare_scan(client_factory: Callable[[], Any], table: str, segment: int, tota
     """The floor: the backfill's Scan request, paginated, its items unread. Returns read units."""
     client = client_factory()
     meter = DynamoDBMeter(client)
-    request: dict[str, Any] = {
-        "TableName": table,
-        "ProjectionExpression": "#pk, #sk",
-        "FilterExpression": "begins_with(#pk, :resource) AND begins_with(#sk, :limit)",
-        "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY, "#sk": schema.SORT_KEY},
-        "ExpressionAttributeValues": {
-            ":resource": {"S": schema.RESOURCE_PREFIX},
-            ":limit": {"S": schema.LIMIT_PREFIX},
-        },
-    }
-    if total > 1:
-        request.update(Segment=segment, TotalSegments=total)
+    request = limit_item_scan(table, segment, total)
     while True:
         page = client.scan(**request)
         if "LastEvaluatedKey" not in page:

@@ -198,20 +198,8 @@ class RegistryReconciler:
     def _scan_page(
         self, request: BackfillRequest, start_key: dict[str, Any] | None
     ) -> dict[str, Any]:
-        scan: dict[str, Any] = {
-            "TableName": self._table_name,
-            "ProjectionExpression": "#pk, #sk",
-            "FilterExpression": "begins_with(#pk, :resource) AND begins_with(#sk, :limit)",
-            "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY, "#sk": schema.SORT_KEY},
-            "ExpressionAttributeValues": {
-                ":resource": {"S": schema.RESOURCE_PREFIX},
-                ":limit": {"S": schema.LIMIT_PREFIX},
-            },
-            "ReturnConsumedCapacity": "TOTAL",
-        }
-        if request.total_segments > 1:
-            scan["Segment"] = request.segment
-            scan["TotalSegments"] = request.total_segments
+        scan = limit_item_scan(self._table_name, request.segment, request.total_segments)
+        scan["ReturnConsumedCapacity"] = "TOTAL"
         if start_key:
             scan["ExclusiveStartKey"] = start_key
         if self._page_size:
@@ -249,6 +237,24 @@ class RegistryReconciler:
             summary.drift.registered_without_defaults = summary.removed
             return
         summary.drift.registered_without_defaults = orphans
+
+
+def limit_item_scan(table_name: str, segment: int = 0, total_segments: int = 1) -> dict[str, Any]:
+    """The Scan request of one segment that returns the keys of limit items and nothing else."""
+    scan: dict[str, Any] = {
+        "TableName": table_name,
+        "ProjectionExpression": "#pk, #sk",
+        "FilterExpression": "begins_with(#pk, :resource) AND begins_with(#sk, :limit)",
+        "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY, "#sk": schema.SORT_KEY},
+        "ExpressionAttributeValues": {
+            ":resource": {"S": schema.RESOURCE_PREFIX},
+            ":limit": {"S": schema.LIMIT_PREFIX},
+        },
+    }
+    if total_segments > 1:
+        scan["Segment"] = segment
+        scan["TotalSegments"] = total_segments
+    return scan
 
 
 def _event_integer(event: dict[str, Any], field_name: str, default: int, minimum: int) -> int:
