@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -21,6 +22,10 @@ LOOPBACK = "127.0.0.1"
 # API Gateway's own payload limit; the handlers refuse far smaller bodies themselves.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 LOCAL_CALLER_ARN = "arn:aws:iam::000000000000:user/local-developer"
+# Powertools keeps the event being resolved in class attributes (BaseRouter.current_event), and the
+# Logger and Metrics are process-wide: like a Lambda execution environment, this process runs one
+# invocation at a time, or concurrent requests read each other's events.
+INVOCATION_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,18 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._serve()
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals, as JSON 4xx like every other: an unknown method goes to
+        the route table (405 with Allow, or 404), a request line it cannot take is a 400."""
+        if code == HTTPStatus.NOT_IMPLEMENTED and self.command:
+            self._serve()
+            return
+        status = HTTPStatus(code) if code < 500 else HTTPStatus.BAD_REQUEST
+        if self.request_version == "HTTP/0.9":  # what it assumes of a broken request line
+            self.request_version = "HTTP/1.0"
+        self.close_connection = True
+        self._reply(status, {}, _message(message or status.phrase))
+
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:
             super().log_message(format, *args)
@@ -161,7 +178,8 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
         )
         context = LocalContext(route.function_id, event["requestContext"]["requestId"])
-        answer = self.server.routes.handler_of(route)(event, context)
+        with INVOCATION_LOCK:
+            answer = self.server.routes.handler_of(route)(event, context)
         headers = {name: str(value) for name, value in (answer.get("headers") or {}).items()}
         for name, values in (answer.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(map(str, values))

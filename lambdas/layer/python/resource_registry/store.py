@@ -42,6 +42,10 @@ RETRYABLE_CANCELLATION_CODES = frozenset(
         "RequestLimitExceeded",
     }
 )
+# Of those, the ones that mean DynamoDB lacked capacity: when retries run out, that is a 503.
+THROTTLING_CANCELLATION_CODES = frozenset(
+    {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
 RETRYABLE_ERROR_CODES = frozenset(
     {"TransactionInProgressException", "TransactionConflictException"}
 )
@@ -72,6 +76,12 @@ class _RetryableError(Exception):
     def __init__(self, code: str, reasons: Sequence[str] = ()) -> None:
         super().__init__(code)
         self.reasons = list(reasons)
+
+    @property
+    def throttled(self) -> bool:
+        """Cancelled for capacity alone, not because another writer won."""
+        codes = {reason for reason in self.reasons if reason != "None"}
+        return bool(codes) and codes <= THROTTLING_CANCELLATION_CODES
 
 
 class RegistryStore:
@@ -343,8 +353,12 @@ class RegistryStore:
         for attempt in range(1, policy.max_attempts + 1):
             try:
                 return operation()
-            except _RetryableError:
+            except _RetryableError as retry:
                 if attempt == policy.max_attempts:
+                    if retry.throttled:
+                        raise ServiceUnavailableError(
+                            "DynamoDB is throttling or unavailable; try again"
+                        ) from retry
                     break
                 policy.pause(attempt)
         raise ConcurrentUpdateError(

@@ -1,0 +1,326 @@
+"""The OpenAPI 3 document of the HTTP API, generated from the one route definition
+(handlers/routes.py) and the validation constants, and committed as docs/openapi.json.
+
+`python -m devtools.openapi` rewrites the file; `--check` exits 1 when it is out of date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from handlers.routes import API_ROUTES, Route
+from resource_registry.validation import (
+    LIMIT_FIELDS,
+    MAX_INTEGER,
+    MAX_LIMITS,
+    MIN_LIMITS,
+    NAME_PATTERN,
+    NAME_RULE,
+    REQUIRED_LIMIT_FIELDS,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENT_PATH = ROOT / "docs" / "openapi.json"
+JSON = "application/json"
+TITLE = "Resource registry service"
+VERSION = "1.0.0"
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+
+# What each function answers besides its success, and why (CONTRACT.md section 3).
+ERRORS = {
+    HTTPStatus.BAD_REQUEST: "The request is invalid; the message says what. Nothing changed.",
+    HTTPStatus.FORBIDDEN: "API Gateway refused the request (IAM authorisation).",
+    HTTPStatus.NOT_FOUND: "The resource has no default limits, or there is no such route.",
+    HTTPStatus.CONFLICT: (
+        "ConcurrentUpdate: concurrent writers kept winning and the bounded retries ran out; or "
+        "RegistryFull: registering the name would exceed DynamoDB's 400 KB item size limit on the "
+        "registry item. Nothing changed."
+    ),
+    HTTPStatus.PRECONDITION_FAILED: "If-Match does not match the resource's current ETag.",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "The request body is too large.",
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: f"The request body is not {JSON}.",
+    HTTPStatus.INTERNAL_SERVER_ERROR: "An unexpected error; the message quotes the request id.",
+    HTTPStatus.SERVICE_UNAVAILABLE: "DynamoDB throttled, failed or timed out. Retry after a while.",
+}
+COMMON_ERRORS = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.FORBIDDEN,
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.INTERNAL_SERVER_ERROR,
+    HTTPStatus.SERVICE_UNAVAILABLE,
+)
+WRITE_ERRORS = (HTTPStatus.CONFLICT, HTTPStatus.PRECONDITION_FAILED)
+BODY_ERRORS = (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _name_schema(description: str) -> dict[str, Any]:
+    # JSON Schema patterns match anywhere; the service matches the whole name.
+    return {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$", "description": description}
+
+
+def _integer(description: str) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER, "description": description}
+
+
+LIMIT_FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "name": _name_schema(f"Unique within the resource; {NAME_RULE}."),
+    "capacity": _integer("Tokens the bucket holds."),
+    "burst": _integer("At least capacity; defaults to capacity."),
+    "refill_amount": _integer("Tokens added each refill period; defaults to capacity."),
+    "refill_period_seconds": _integer("Seconds between refills."),
+}
+
+
+def _components() -> dict[str, Any]:
+    if set(LIMIT_FIELD_SCHEMAS) != set(LIMIT_FIELDS):
+        raise ValueError(f"limit fields changed: document {sorted(LIMIT_FIELDS)} here")
+    limit_input = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(REQUIRED_LIMIT_FIELDS),
+        "properties": {field: LIMIT_FIELD_SCHEMAS[field] for field in LIMIT_FIELDS},
+        "description": "JSON booleans, floats and strings are not integers; unknown fields are "
+        "an error.",
+    }
+    return {
+        "schemas": {
+            "ResourceName": _name_schema(NAME_RULE),
+            "LimitInput": limit_input,
+            "Limit": {**limit_input, "required": list(LIMIT_FIELDS), "description": "A limit."},
+            "SetDefaultsRequest": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["limits"],
+                "properties": {
+                    "limits": {
+                        "type": "array",
+                        "minItems": MIN_LIMITS,
+                        "maxItems": MAX_LIMITS,
+                        "items": _ref("LimitInput"),
+                        "description": "The resource's whole set of limits; names are unique.",
+                    },
+                    "resource": _ref("ResourceName"),
+                },
+            },
+            "ResourceDefaults": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["resource", "limits"],
+                "properties": {
+                    "resource": _ref("ResourceName"),
+                    "limits": {
+                        "type": "array",
+                        "minItems": MIN_LIMITS,
+                        "maxItems": MAX_LIMITS,
+                        "items": _ref("Limit"),
+                        "description": "Sorted by name, every default applied.",
+                    },
+                },
+            },
+            "ResourceList": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["resources"],
+                "properties": {
+                    "resources": {
+                        "type": "array",
+                        "items": _ref("ResourceName"),
+                        "description": "The names of all resources with defaults, sorted.",
+                    }
+                },
+            },
+            "Error": {
+                "type": "object",
+                "required": ["message"],
+                "properties": {
+                    "message": {"type": "string", "description": "What is wrong, for a person."},
+                    "code": {
+                        "type": "string",
+                        "description": "A stable name for the error, e.g. RegistryFull. Every "
+                        "error the service's handlers answer carries one; API Gateway's own "
+                        "answers (403) may not.",
+                    },
+                },
+            },
+        },
+        "headers": {
+            "ETag": {
+                "description": "The resource's version; send it back in If-Match.",
+                "required": True,
+                "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+            },
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            },
+        },
+        "securitySchemes": {
+            "sigv4": {
+                "type": "apiKey",
+                "name": "Authorization",
+                "in": "header",
+                "description": "IAM authorisation: requests are signed with AWS Signature V4.",
+                "x-amazon-apigateway-authtype": "awsSigv4",
+            }
+        },
+    }
+
+
+def _error(status: HTTPStatus) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": ERRORS[status],
+        "content": {JSON: {"schema": _ref("Error")}},
+    }
+    if status is HTTPStatus.SERVICE_UNAVAILABLE:
+        response["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
+    return response
+
+
+def _defaults_answer(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+        "content": {JSON: {"schema": _ref("ResourceDefaults")}},
+    }
+
+
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'Apply only if the resource is at this ETag (e.g. "3"), or "*" if it has '
+    "defaults at all; 412 otherwise.",
+    "schema": {"type": "string"},
+}
+CONSISTENT = {
+    "name": "consistent",
+    "in": "query",
+    "required": False,
+    "description": "true asks for a strongly consistent read of the registry.",
+    "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
+}
+
+# The parts of each operation that the route table does not say, by the function's id.
+OPERATIONS: dict[str, dict[str, Any]] = {
+    "SetDefaults": {
+        "summary": "Replace a resource's default limits and register it, atomically.",
+        "parameters": [IF_MATCH],
+        "requestBody": {
+            "required": True,
+            "content": {JSON: {"schema": _ref("SetDefaultsRequest")}},
+        },
+        "success": (HTTPStatus.OK, _defaults_answer("The limits as stored, and their ETag.")),
+        "errors": COMMON_ERRORS + WRITE_ERRORS + BODY_ERRORS,
+    },
+    "GetDefaults": {
+        "summary": "A resource's default limits and their ETag.",
+        "parameters": [],
+        "success": (HTTPStatus.OK, _defaults_answer("The resource's limits and their ETag.")),
+        "errors": COMMON_ERRORS,
+    },
+    "DeleteDefaults": {
+        "summary": "Delete a resource's default limits and unregister it, atomically.",
+        "parameters": [IF_MATCH],
+        "success": (HTTPStatus.NO_CONTENT, {"description": "Deleted."}),
+        "errors": COMMON_ERRORS + WRITE_ERRORS,
+    },
+    "ListResources": {
+        "summary": "The names of all resources with default limits (one read of the registry).",
+        "parameters": [CONSISTENT],
+        "success": (
+            HTTPStatus.OK,
+            {
+                "description": "The registry's names, sorted.",
+                "content": {JSON: {"schema": _ref("ResourceList")}},
+            },
+        ),
+        "errors": COMMON_ERRORS,
+    },
+}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    if route.function_id not in OPERATIONS:
+        raise ValueError(f"route {route.method} {route.path} ({route.function_id}) is undocumented")
+    spec = OPERATIONS[route.function_id]
+    path_parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": "The resource's name, percent-encoded.",
+            "schema": _ref("ResourceName"),
+        }
+        for name in PATH_PARAMETER.findall(route.path)
+    ]
+    success_status, success = spec["success"]
+    responses = {str(success_status.value): success}
+    for status in sorted(spec["errors"]):
+        responses[str(status.value)] = _error(status)
+    operation: dict[str, Any] = {
+        "operationId": route.function_id,
+        "summary": spec["summary"],
+        "parameters": path_parameters + spec["parameters"],
+        "responses": responses,
+    }
+    if "requestBody" in spec:
+        operation["requestBody"] = spec["requestBody"]
+    return operation
+
+
+def build_document(api_routes: tuple[Route, ...] = API_ROUTES) -> dict[str, Any]:
+    """The OpenAPI 3.0 document of ``api_routes``."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in api_routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": TITLE,
+            "version": VERSION,
+            "description": "Default limits of resources, and the exact registry of the resources "
+            "that have them (see CONTRACT.md). Generated by devtools/openapi.py: do not edit.",
+        },
+        "security": [{"sigv4": []}],
+        "paths": {path: paths[path] for path in sorted(paths)},
+        "components": _components(),
+    }
+
+
+def render(document: dict[str, Any] | None = None) -> str:
+    """The document as the committed file's text."""
+    return json.dumps(document or build_document(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write (or check) docs/openapi.json.")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
+    options = parser.parse_args(argv)
+    text = render()
+    if options.check:
+        current = DOCUMENT_PATH.read_text(encoding="utf-8") if DOCUMENT_PATH.exists() else ""
+        if current != text:
+            print(
+                f"{DOCUMENT_PATH} is out of date: run python -m devtools.openapi", file=sys.stderr
+            )
+            return 1
+        return 0
+    DOCUMENT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DOCUMENT_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {DOCUMENT_PATH.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
