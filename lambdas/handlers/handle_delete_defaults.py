@@ -20,10 +20,10 @@ app = build_resolver()
 
 @app.route(routes.DELETE_DEFAULTS.resolver_path, method=routes.DELETE_DEFAULTS.method)
 def delete_defaults(**_path: str) -> Response[str]:
+    log_mutation(app.current_event, "delete defaults")
     resource = resource_parameter(app.current_event)
     store = default_store()
     expected = expected_version(app.current_event, store, resource)
-    log_mutation(app.current_event, "delete defaults", resource)
     store.delete_defaults(resource, expected)
     metrics.add_metric(name="DefaultsDeleted", unit=MetricUnit.Count, value=1)
     return Response(HTTPStatus.NO_CONTENT)

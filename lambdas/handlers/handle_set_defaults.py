@@ -27,11 +27,11 @@ app = build_resolver()
 
 @app.route(routes.SET_DEFAULTS.resolver_path, method=routes.SET_DEFAULTS.method)
 def set_defaults(**_path: str) -> Response[str]:
+    log_mutation(app.current_event, "set defaults")
     resource = resource_parameter(app.current_event)
     limits = parse_set_request(parse_json_body(app.current_event), resource)
     store = default_store()
     expected = expected_version(app.current_event, store, resource)
-    log_mutation(app.current_event, "set defaults", resource)
     defaults = store.set_defaults(resource, limits, expected)
     metrics.add_metric(name="DefaultsSet", unit=MetricUnit.Count, value=1)
     return defaults_response(defaults)

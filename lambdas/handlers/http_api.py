@@ -184,13 +184,14 @@ def defaults_response(defaults: ResourceDefaults) -> Response[str]:
     return Response(HTTPStatus.OK, JSON, json.dumps(body), headers={"ETag": etag(defaults.version)})
 
 
-def log_mutation(event: APIGatewayProxyEvent, action: str, resource: str) -> None:
-    """Record who asked for a change, before it is made."""
+def log_mutation(event: APIGatewayProxyEvent, action: str) -> None:
+    """Record who asked for a change, first thing, whether or not it is then refused."""
     identity = event.request_context.identity
     logger.info(
         action,
         extra={
-            "resource": resource,
+            # As sent: a refused request is logged too, so its name may be invalid (hence cut).
+            "resource": (event.path_parameters or {}).get("resource", "")[:80],
             "caller": identity.user_arn or identity.caller or "anonymous",
             "source_ip": identity.source_ip,
             "request_id": _request_id(event),

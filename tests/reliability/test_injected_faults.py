@@ -2,7 +2,7 @@
 
 A botocore 'before-send' hook answers for DynamoDB: a synthetic error response, a raised
 transport error, or (LostResponse) the real request sent and then its answer dropped. Then:
-retries are bounded (botocore's standard mode with max_attempts=3 sends each call at most 4
+retries are bounded (botocore's standard mode with total_max_attempts=3 sends each call at most 3
 times; the store tries a write at most 8 times), the answer is the documented status, and the
 table is in the old state or the new one, never between (full dumps compared).
 """
@@ -31,10 +31,8 @@ from tests.conftest import Table, api_call
 
 pytestmark = pytest.mark.integration
 
-# botocore's max_attempts counts the retries after the first send (total_max_attempts counts all).
-BOTOCORE_SENDS = CLIENT_CONFIG.retries.get(
-    "total_max_attempts", CLIENT_CONFIG.retries["max_attempts"] + 1
-)
+# botocore's total_max_attempts counts every send of one call, the first included.
+BOTOCORE_SENDS = CLIENT_CONFIG.retries["total_max_attempts"]
 STORE_ATTEMPTS = RetryPolicy().max_attempts  # tries per write
 DEFAULTS = "/resources/gpt-4/defaults"
 OLD = [Limit("rph", 1000, 1000, 1000, 3600), Limit("rpm", 100, 100, 100, 60)]

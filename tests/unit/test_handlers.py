@@ -214,9 +214,11 @@ def test_errors_never_leak_the_table_name_or_a_traceback(moto_table: Table) -> N
 
 def test_mutations_log_the_caller(moto_table: Table, caplog: pytest.LogCaptureFixture) -> None:
     put("gpt-4", [RPM])
+    put("gpt-4", [{"name": "refused"}])
     api_call("DELETE", DEFAULTS.format("gpt-4"))
     api_call("GET", "/resources")
     mutations = [record for record in caplog.records if hasattr(record, "caller")]
-    assert [record.getMessage() for record in mutations] == ["set defaults", "delete defaults"]
+    messages = [record.getMessage() for record in mutations]
+    assert messages == ["set defaults", "set defaults", "delete defaults"]
     assert all(record.__dict__["caller"].endswith(":user/local-developer") for record in mutations)
     assert all(record.__dict__["resource"] == "gpt-4" for record in mutations)

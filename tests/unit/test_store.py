@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from resource_registry import schema
@@ -137,3 +139,26 @@ def test_versions_keep_counting_across_a_delete(moto_table: Table) -> None:
     moto_table.store.set_defaults("gpt-4", [RPM])
     moto_table.store.delete_defaults("gpt-4")
     assert moto_table.store.set_defaults("gpt-4", [RPM]).version == 3
+
+
+def test_a_read_torn_by_a_concurrent_commit_is_read_again(moto_table: Table) -> None:
+    # A Query is only read-committed against transactions: a commit landing mid-read can show a
+    # limit written at a version newer than the version item the Query read before it.
+    moto_table.store.set_defaults("gpt-4", [RPM])
+    torn_item = {
+        **schema.limit_key("gpt-4", "zzz"),
+        "capacity": {"N": "1"},
+        "refill_period_seconds": {"N": "1"},
+        "config_version": {"N": "2"},
+    }
+    reads: list[int] = []
+
+    def tear_the_first_read(parsed: dict[str, Any], **_: Any) -> None:
+        reads.append(1)
+        if len(reads) == 1:
+            parsed["Items"].append(torn_item)
+
+    moto_table.client.meta.events.register("after-call.dynamodb.Query", tear_the_first_read)
+    defaults = moto_table.store.get_defaults("gpt-4")
+    assert defaults.limits == (RPM,)
+    assert len(reads) == 2

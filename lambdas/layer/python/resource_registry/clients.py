@@ -23,7 +23,7 @@ DEFAULT_TABLE_NAME = "resource-registry"
 # botocore retries throttling, 5xx and timeouts by resending the very same request (a transaction
 # keeps its ClientRequestToken, so a resent commit is applied once); the store retries conflicts.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=3,
     read_timeout=5,
 )

@@ -58,6 +58,8 @@ UNAVAILABLE_ERROR_CODES = frozenset(
         "ServiceUnavailable",
     }
 )
+# Re-reads of a torn partition before answering with what the last read saw.
+TORN_READ_RETRIES = 3
 # DynamoDB allows 100 actions per transaction: the new limits, the stale ones, version and registry.
 MAX_TRANSACT_ACTIONS = 100
 
@@ -68,6 +70,13 @@ class StoredResource:
 
     limits: tuple[Limit, ...]
     version: int
+    # The highest config_version among the limit items: the version that last wrote one.
+    newest_limit_write: int = 0
+
+    @property
+    def torn(self) -> bool:
+        """Whether a write committed while the Query read: a limit is newer than the version."""
+        return 0 < self.version < self.newest_limit_write
 
 
 class _RetryableError(Exception):
@@ -115,6 +124,10 @@ class RegistryStore:
         """A resource's limits and version; ResourceNotFoundError when it has no defaults."""
         validate_resource_name(resource)
         stored = self.read_resource(resource)
+        for _ in range(TORN_READ_RETRIES):
+            if not stored.torn:
+                break
+            stored = self.read_resource(resource)
         if not stored.limits:
             raise ResourceNotFoundError(f"resource {resource!r} has no default limits")
         return ResourceDefaults(resource, stored.limits, stored.version)
@@ -200,16 +213,19 @@ class RegistryStore:
         The removal checks the version item is unchanged since the read; a consistent read after
         it repairs the registry if a writer that keeps no version item raced with it.
         """
-        stored = self.read_resource(resource)
-        if stored.limits:
-            return False
-        condition = {"ConditionCheck": self._version_condition(resource, stored.version)}
 
-        def attempt() -> None:
+        def attempt() -> bool:
+            # Read again on every try: once a writer moved the version, the old condition is dead.
+            stored = self.read_resource(resource)
+            if stored.limits:
+                return False
+            condition = {"ConditionCheck": self._version_condition(resource, stored.version)}
             self._transact([condition, self._registry_action(resource, "DELETE")])
+            return True
 
         try:
-            self._with_retries(attempt)
+            if not self._with_retries(attempt):
+                return False
         except ConcurrentUpdateError:
             return False
         after = self.read_resource(resource)
@@ -258,13 +274,17 @@ class RegistryStore:
         A partition with no version item (written by another program) is at version zero.
         """
         limits: list[Limit] = []
-        version = 0
+        version = newest_write = 0
         query: dict[str, Any] = {
             "TableName": self._table_name,
             "KeyConditionExpression": "#pk = :pk",
             "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY},
             "ExpressionAttributeValues": {":pk": {"S": schema.resource_pk(resource)}},
             "ConsistentRead": True,
+            # A Query is only read-committed against transactions, item by item. Descending, it
+            # reads #VERSION before every #LIMIT#: a commit landing mid-read then fails the
+            # writer's version condition, or shows as a limit newer than the version (torn).
+            "ScanIndexForward": False,
         }
         while True:
             response = call_dynamodb(self._client.query, **query)
@@ -272,10 +292,12 @@ class RegistryStore:
                 sort_key = item[schema.SORT_KEY]["S"]
                 if schema.is_limit_sk(sort_key):
                     limits.append(_limit_from_item(item))
+                    written_at = item.get(schema.ATTR_CONFIG_VERSION, {}).get("N", "0")
+                    newest_write = max(newest_write, int(written_at))
                 elif sort_key == schema.VERSION_SORT_KEY:
                     version = int(item[schema.ATTR_VERSION]["N"])
             if "LastEvaluatedKey" not in response:
-                return StoredResource(tuple(limits), version)
+                return StoredResource(tuple(reversed(limits)), version, newest_write)
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _delete_limit_action(self, resource: str, limit_name: str) -> dict[str, Any]:
