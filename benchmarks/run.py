@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from benchmarks import (
     backfill_speed,
     cold_start,
+    concurrency,
     contention,
     handler_overhead,
     list_cost,
@@ -97,6 +98,8 @@ def _table_benchmarks(
     sections.append(round_trips.run(local.client, local.endpoint, largest.name))
     progress("write contention on the registry item")
     sections.append(contention.run(local.client))
+    progress(f"concurrency harness ({concurrency.HARNESS_SECONDS} s)")
+    sections.append(concurrency.run(local.endpoint))
     return sections
 
 
