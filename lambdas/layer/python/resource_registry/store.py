@@ -347,8 +347,9 @@ class RegistryStore:
         registry_index = len(actions) - 1
         try:
             # The token makes botocore's resend of a timed-out commit apply at most once.
-            self._client.transact_write_items(
-                TransactItems=actions,  # type: ignore[arg-type]
+            call_dynamodb(
+                self._client.transact_write_items,
+                TransactItems=actions,
                 ClientRequestToken=str(uuid.uuid4()),
             )
         except ClientError as error:
@@ -366,9 +367,7 @@ class RegistryStore:
                 raise RegistryFullError(REGISTRY_FULL_MESSAGE) from error
             if code in RETRYABLE_ERROR_CODES:
                 raise _RetryableError(code) from error
-            raise _translate(error) from error
-        except BotoCoreError as error:
-            raise ServiceUnavailableError("DynamoDB did not answer in time; try again") from error
+            raise
 
     def _with_retries(self, operation: Callable[[], T]) -> T:
         policy = self._retry_policy
@@ -393,7 +392,11 @@ def call_dynamodb(method: Callable[..., T], **kwargs: Any) -> T:
     try:
         return method(**kwargs)
     except ClientError as error:
-        raise _translate(error) from error
+        if error.response.get("Error", {}).get("Code") in UNAVAILABLE_ERROR_CODES:
+            raise ServiceUnavailableError(
+                "DynamoDB is throttling or unavailable; try again"
+            ) from error
+        raise
     except BotoCoreError as error:
         raise ServiceUnavailableError("DynamoDB did not answer in time; try again") from error
 
@@ -402,14 +405,6 @@ REGISTRY_FULL_MESSAGE = (
     "the resource registry is full: adding this name would exceed DynamoDB's 400 KB item size "
     "limit on the registry item; delete unused resources' defaults first"
 )
-
-
-def _translate(error: ClientError) -> Exception:
-    code: str = error.response.get("Error", {}).get("Code", "")
-    if code in UNAVAILABLE_ERROR_CODES:
-        return ServiceUnavailableError("DynamoDB is throttling or unavailable; try again")
-    translated: Exception = error
-    return translated
 
 
 def _is_item_too_large(reasons: list[str], registry_index: int) -> bool:
