@@ -124,3 +124,31 @@ def test_a_full_registry_refuses_the_next_name_with_a_4xx_error_and_changes_noth
     with pytest.raises(RegistryFullError, match="400 KB"):
         local_table.store.set_defaults("y" * 64, limits_of("w"))
     assert local_table.items() == before
+
+
+def test_a_resource_with_more_limits_than_one_transaction_takes_can_be_deleted(
+    local_table: Table,
+) -> None:
+    # Another program wrote 150 limits; deleting them takes chunks, and the registry entry goes
+    # with the last one, so it is exact between chunks too.
+    for index in range(150):
+        local_table.put_raw(
+            {
+                **schema.limit_key("crowded", f"l{index:03}"),
+                "capacity": {"N": "1"},
+                "refill_period_seconds": {"N": "1"},
+            }
+        )
+    local_table.store.register_existing({"crowded": "l000"})
+    between_chunks: list[bool] = []
+    local_table.client.meta.events.register(
+        "after-call.dynamodb.TransactWriteItems",
+        lambda **_: between_chunks.append(
+            ("crowded" in local_table.registry()) == bool(local_table.resources_with_limits())
+        ),
+    )
+    local_table.store.delete_defaults("crowded")
+    assert len(between_chunks) == 2
+    assert all(between_chunks)
+    assert local_table.resources_with_limits() == set()
+    assert local_table.registry() == set()

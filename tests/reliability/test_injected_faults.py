@@ -142,7 +142,7 @@ TRANSACTION_ONLY = [
 OPERATIONS = {  # operation: (method, DynamoDB calls in order, success status)
     "set": ("PUT", ["Query", "TransactWriteItems"], 200),
     "delete": ("DELETE", ["Query", "TransactWriteItems"], 204),
-    "get": ("GET", ["Query"], 200),
+    "get": ("GET", ["Query", "GetItem"], 200),
     "list": ("GET", ["GetItem"], 200),
 }
 

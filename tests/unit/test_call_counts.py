@@ -61,12 +61,13 @@ def test_list_is_exactly_one_get_item(calls: CallCounter) -> None:
 
 
 @pytest.mark.parametrize("status", [200, 404])
-def test_get_is_exactly_one_query(calls: CallCounter, status: int) -> None:
+def test_get_is_one_query_and_one_read_of_the_version(calls: CallCounter, status: int) -> None:
     if status == 200:
         put("gpt-4", 5)
 
+    # The GetItem of the version item proves no write landed while the Query read.
     assert calls_of(calls, lambda: api_call("GET", DEFAULTS.format("gpt-4")), status) == Counter(
-        {"Query": 1}
+        {"Query": 1, "GetItem": 1}
     )
 
 

@@ -7,8 +7,12 @@ from typing import Any
 import pytest
 
 from resource_registry import schema
-from resource_registry.errors import ResourceNotFoundError, VersionMismatchError
-from resource_registry.model import Limit
+from resource_registry.errors import (
+    PreconditionFailedError,
+    ResourceChangingError,
+    ResourceNotFoundError,
+)
+from resource_registry.model import Limit, Precondition
 from tests.conftest import CallCounter, Table
 
 RPM = Limit("rpm", 100, 100, 100, 60)
@@ -103,16 +107,19 @@ def test_a_stale_expected_version_is_refused_and_changes_nothing(moto_table: Tab
     moto_table.store.set_defaults("gpt-4", [RPM])
     moto_table.store.set_defaults("gpt-4", [TPM])
     before = moto_table.items()
-    with pytest.raises(VersionMismatchError):
-        moto_table.store.set_defaults("gpt-4", [RPM], expected_version=1)
-    with pytest.raises(VersionMismatchError):
-        moto_table.store.delete_defaults("gpt-4", expected_version=1)
+    with pytest.raises(PreconditionFailedError):
+        moto_table.store.set_defaults("gpt-4", [RPM], Precondition(frozenset({1})))
+    with pytest.raises(PreconditionFailedError):
+        moto_table.store.delete_defaults("gpt-4", Precondition(frozenset({1})))
     assert moto_table.items() == before
 
 
 def test_the_current_expected_version_is_accepted(moto_table: Table) -> None:
     version = moto_table.store.set_defaults("gpt-4", [RPM]).version
-    assert moto_table.store.set_defaults("gpt-4", [TPM], expected_version=version).version == 2
+    assert (
+        moto_table.store.set_defaults("gpt-4", [TPM], Precondition(frozenset({version}))).version
+        == 2
+    )
 
 
 def test_limits_written_by_another_program_are_at_version_zero(moto_table: Table) -> None:
@@ -129,7 +136,7 @@ def test_limits_written_by_another_program_are_at_version_zero(moto_table: Table
     defaults = moto_table.store.get_defaults("legacy")
     assert defaults.version == 0
     assert defaults.limits == (Limit("rpm", 5, 5, 5, 1),)
-    moto_table.store.set_defaults("legacy", [TPM], expected_version=0)
+    moto_table.store.set_defaults("legacy", [TPM], Precondition(frozenset({0})))
     assert moto_table.registry() == {"legacy"}
     assert moto_table.store.get_defaults("legacy").limits == (TPM,)
 
@@ -141,24 +148,33 @@ def test_versions_keep_counting_across_a_delete(moto_table: Table) -> None:
     assert moto_table.store.set_defaults("gpt-4", [RPM]).version == 3
 
 
-def test_a_read_torn_by_a_concurrent_commit_is_read_again(moto_table: Table) -> None:
-    # A Query is only read-committed against transactions: a commit landing mid-read can show a
-    # limit written at a version newer than the version item the Query read before it.
+def test_a_get_that_a_commit_lands_in_the_middle_of_reads_again(moto_table: Table) -> None:
+    # A Query is only read-committed against transactions: a commit landing while it reads can
+    # leave it with some limits from before and some from after.
     moto_table.store.set_defaults("gpt-4", [RPM])
-    torn_item = {
-        **schema.limit_key("gpt-4", "zzz"),
-        "capacity": {"N": "1"},
-        "refill_period_seconds": {"N": "1"},
-        "config_version": {"N": "2"},
-    }
-    reads: list[int] = []
+    queries: list[str] = []
 
-    def tear_the_first_read(parsed: dict[str, Any], **_: Any) -> None:
-        reads.append(1)
-        if len(reads) == 1:
-            parsed["Items"].append(torn_item)
+    def commit_during_the_first_read(**_: Any) -> None:
+        queries.append("Query")
+        if len(queries) == 1:
+            moto_table.store.set_defaults("gpt-4", [TPM])  # its own Query is the second
 
-    moto_table.client.meta.events.register("after-call.dynamodb.Query", tear_the_first_read)
+    moto_table.client.meta.events.register(
+        "after-call.dynamodb.Query", commit_during_the_first_read
+    )
     defaults = moto_table.store.get_defaults("gpt-4")
-    assert defaults.limits == (RPM,)
-    assert len(reads) == 2
+    assert (defaults.limits, defaults.version) == ((TPM,), 2)
+    assert len(queries) == 3  # the torn read, the set's read, the read again
+
+
+def test_a_get_of_a_resource_that_never_stops_changing_gives_up(moto_table: Table) -> None:
+    moto_table.store.set_defaults("gpt-4", [RPM])
+    moto_table.client.meta.events.register(
+        "after-call.dynamodb.Query",
+        # Every read sees a version the version item never confirms.
+        lambda parsed, **_: parsed["Items"].append(
+            {**schema.version_key("gpt-4"), "version": {"N": "99"}}
+        ),
+    )
+    with pytest.raises(ResourceChangingError):
+        moto_table.store.get_defaults("gpt-4")

@@ -81,7 +81,9 @@ class BackfillRequest:
             raise InvalidContinuationError(
                 "continuation is not a token this backfill issued"
             ) from None
-        if issued_for != (self.segment, self.total_segments) or state.get("v") != TOKEN_VERSION:
+        if state.get("v") != TOKEN_VERSION:
+            raise InvalidContinuationError("continuation was issued by another version of this")
+        if issued_for != (self.segment, self.total_segments):
             raise InvalidContinuationError(
                 f"continuation belongs to segment {issued_for[0]} of {issued_for[1]}, "
                 f"not segment {self.segment} of {self.total_segments}"

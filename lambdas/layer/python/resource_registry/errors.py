@@ -15,14 +15,12 @@ class ResourceNotFoundError(RegistryError):
     """The resource has no default limits."""
 
 
-class VersionMismatchError(RegistryError):
-    """The caller's expected version is not the resource's current version."""
+class PreconditionFailedError(RegistryError):
+    """The resource is not in the state the caller's precondition requires; nothing changed."""
 
-    def __init__(self, resource: str, expected: int, current: int) -> None:
-        super().__init__(
-            f"resource {resource!r} is at version {current}, not the expected version {expected}"
-        )
-        self.current = current
+
+class ResourceChangingError(RegistryError):
+    """Writes kept landing while the resource was read, so no consistent view was had."""
 
 
 class ConcurrentUpdateError(RegistryError):

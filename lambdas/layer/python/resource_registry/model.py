@@ -21,6 +21,14 @@ class Limit:
 
 
 @dataclass(frozen=True)
+class Precondition:
+    """What a write requires first: that the resource has defaults and, when ``versions`` is not
+    empty, that its version is one of them."""
+
+    versions: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
 class ResourceDefaults:
     """A resource's whole set of default limits, sorted by name, and the version it was read at."""
 

@@ -18,14 +18,15 @@ from resource_registry import schema
 from resource_registry.errors import (
     ConcurrentUpdateError,
     InvalidInputError,
+    PreconditionFailedError,
     RegistryFullError,
+    ResourceChangingError,
     ResourceNotFoundError,
     ServiceUnavailableError,
-    VersionMismatchError,
 )
-from resource_registry.model import Limit, ResourceDefaults
+from resource_registry.model import Limit, Precondition, ResourceDefaults
 from resource_registry.retry import RetryPolicy
-from resource_registry.validation import MAX_LIMITS, validate_resource_name
+from resource_registry.validation import validate_limit_set, validate_resource_name
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,7 +43,7 @@ RETRYABLE_CANCELLATION_CODES = frozenset(
         "RequestLimitExceeded",
     }
 )
-# Of those, the ones that mean DynamoDB lacked capacity: when retries run out, that is a 503.
+# Of those, the ones that mean DynamoDB lacked capacity: when retries run out, it is unavailable.
 THROTTLING_CANCELLATION_CODES = frozenset(
     {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 )
@@ -58,8 +59,8 @@ UNAVAILABLE_ERROR_CODES = frozenset(
         "ServiceUnavailable",
     }
 )
-# Re-reads of a torn partition before answering with what the last read saw.
-TORN_READ_RETRIES = 3
+# Reads of a partition that writes keep changing, before giving up on a consistent view.
+CONSISTENT_READ_ATTEMPTS = 3
 # DynamoDB allows 100 actions per transaction: the new limits, the stale ones, version and registry.
 MAX_TRANSACT_ACTIONS = 100
 
@@ -70,13 +71,6 @@ class StoredResource:
 
     limits: tuple[Limit, ...]
     version: int
-    # The highest config_version among the limit items: the version that last wrote one.
-    newest_limit_write: int = 0
-
-    @property
-    def torn(self) -> bool:
-        """Whether a write committed while the Query read: a limit is newer than the version."""
-        return 0 < self.version < self.newest_limit_write
 
 
 class _RetryableError(Exception):
@@ -123,31 +117,25 @@ class RegistryStore:
     def get_defaults(self, resource: str) -> ResourceDefaults:
         """A resource's limits and version; ResourceNotFoundError when it has no defaults."""
         validate_resource_name(resource)
-        stored = self.read_resource(resource)
-        for _ in range(TORN_READ_RETRIES):
-            if not stored.torn:
-                break
-            stored = self.read_resource(resource)
+        stored = self._read_consistent_view(resource)
         if not stored.limits:
             raise ResourceNotFoundError(f"resource {resource!r} has no default limits")
         return ResourceDefaults(resource, stored.limits, stored.version)
 
     def set_defaults(
-        self, resource: str, limits: Sequence[Limit], expected_version: int | None = None
+        self, resource: str, limits: Sequence[Limit], precondition: Precondition | None = None
     ) -> ResourceDefaults:
         """Replace a resource's whole set of limits and register it, in one transaction.
 
-        With ``expected_version``, raise VersionMismatchError unless the resource is at it.
+        With a ``precondition``, raise PreconditionFailedError unless the resource meets it.
         """
         validate_resource_name(resource)
-        new_limits = tuple(sorted(limits, key=lambda limit: limit.name))
+        new_limits = validate_limit_set(limits)
         names = [limit.name for limit in new_limits]
-        if not new_limits or len(new_limits) > MAX_LIMITS or len(set(names)) != len(names):
-            raise InvalidInputError(f"a resource has 1 to {MAX_LIMITS} limits with unique names")
 
         def attempt() -> ResourceDefaults:
             stored = self.read_resource(resource)
-            _check_expected_version(resource, expected_version, stored.version)
+            _check_precondition(resource, precondition, stored)
             version = stored.version + 1
             stale = sorted({limit.name for limit in stored.limits} - set(names))
             actions: list[dict[str, Any]] = [
@@ -173,22 +161,33 @@ class RegistryStore:
 
         return self._with_retries(attempt)
 
-    def delete_defaults(self, resource: str, expected_version: int | None = None) -> None:
+    def delete_defaults(self, resource: str, precondition: Precondition | None = None) -> None:
         """Delete all of a resource's limits and unregister it, in one transaction.
 
-        Raises ResourceNotFoundError when it has no defaults.
+        Raises ResourceNotFoundError when it has no defaults, PreconditionFailedError when it does
+        not meet ``precondition``.
         """
         validate_resource_name(resource)
 
         def attempt() -> None:
             stored = self.read_resource(resource)
-            _check_expected_version(resource, expected_version, stored.version)
+            _check_precondition(resource, precondition, stored)
             if not stored.limits:
                 raise ResourceNotFoundError(f"resource {resource!r} has no default limits")
-            actions = [self._delete_limit_action(resource, limit.name) for limit in stored.limits]
-            actions.append(self._version_action(resource, stored.version))
-            actions.append(self._registry_action(resource, "DELETE"))
-            self._transact(actions)
+            deletes = [self._delete_limit_action(resource, limit.name) for limit in stored.limits]
+            last = [
+                self._version_action(resource, stored.version),
+                self._registry_action(resource, "DELETE"),
+            ]
+            # More limits than one transaction takes (another program wrote them): delete them in
+            # chunks that each check the version is unchanged. The resource keeps limit items, and
+            # so its registry entry, until the last chunk unregisters it with the last of them.
+            unchanged = {"ConditionCheck": self._version_condition(resource, stored.version)}
+            chunk = MAX_TRANSACT_ACTIONS - 1
+            while len(deletes) + len(last) > MAX_TRANSACT_ACTIONS:
+                self._transact([*deletes[:chunk], unchanged])
+                deletes = deletes[chunk:]
+            self._transact(deletes + last)
 
         self._with_retries(attempt)
 
@@ -235,11 +234,11 @@ class RegistryStore:
         return True
 
     def _register_batch(self, batch: dict[str, str]) -> list[str]:
-        for attempt in range(1, self._retry_policy.max_attempts + 1):
-            if not batch:
-                return []
+        def attempt() -> list[str]:
             names = sorted(batch)
-            actions: list[dict[str, Any]] = [
+            if not names:
+                return []
+            checks: list[dict[str, Any]] = [
                 {
                     "ConditionCheck": {
                         "TableName": self._table_name,
@@ -250,12 +249,10 @@ class RegistryStore:
                 }
                 for name in names
             ]
-            actions.append(self._registry_action_for(names, "ADD"))
             try:
-                self._transact(actions)
-                return names
+                self._transact([*checks, self._registry_action(names, "ADD")])
             except _RetryableError as retry:
-                # A failed check means that limit is gone: look again for any limit of the resource.
+                # A failed check means that limit is gone: look for any limit the resource has now.
                 for name, reason in zip(names, retry.reasons, strict=False):
                     if reason == "ConditionalCheckFailed":
                         current = self.read_resource(name).limits
@@ -263,10 +260,34 @@ class RegistryStore:
                             batch[name] = current[0].name
                         else:
                             del batch[name]
-                self._retry_policy.pause(attempt)
-        raise ConcurrentUpdateError(
-            "registering resources kept conflicting with writers; try again"
+                raise
+            return names
+
+        return self._with_retries(attempt)
+
+    def _read_consistent_view(self, resource: str) -> StoredResource:
+        """A read of the partition that no write landed in the middle of.
+
+        A Query is only read-committed against transactions, item by item. It reads the version
+        item first (descending); the same version read again after it means no write committed
+        between, since every write moves the version.
+        """
+        for _ in range(CONSISTENT_READ_ATTEMPTS):
+            stored = self.read_resource(resource)
+            if self._current_version(resource) == stored.version:
+                return stored
+        raise ResourceChangingError(f"resource {resource!r} kept changing while it was read")
+
+    def _current_version(self, resource: str) -> int:
+        response = call_dynamodb(
+            self._client.get_item,
+            TableName=self._table_name,
+            Key=schema.version_key(resource),
+            ProjectionExpression="#version",
+            ExpressionAttributeNames={"#version": schema.ATTR_VERSION},
+            ConsistentRead=True,
         )
+        return int(response.get("Item", {}).get(schema.ATTR_VERSION, {}).get("N", "0"))
 
     def read_resource(self, resource: str) -> StoredResource:
         """One strongly consistent Query of a resource's partition: its limits and its version.
@@ -274,16 +295,16 @@ class RegistryStore:
         A partition with no version item (written by another program) is at version zero.
         """
         limits: list[Limit] = []
-        version = newest_write = 0
+        version = 0
         query: dict[str, Any] = {
             "TableName": self._table_name,
             "KeyConditionExpression": "#pk = :pk",
             "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY},
             "ExpressionAttributeValues": {":pk": {"S": schema.resource_pk(resource)}},
             "ConsistentRead": True,
-            # A Query is only read-committed against transactions, item by item. Descending, it
-            # reads #VERSION before every #LIMIT#: a commit landing mid-read then fails the
-            # writer's version condition, or shows as a limit newer than the version (torn).
+            # Descending, the version item comes before every limit: a write that commits while
+            # the limits are read then fails the writer's version condition, and shows to a reader
+            # that reads the version again (see _read_consistent_view).
             "ScanIndexForward": False,
         }
         while True:
@@ -292,12 +313,10 @@ class RegistryStore:
                 sort_key = item[schema.SORT_KEY]["S"]
                 if schema.is_limit_sk(sort_key):
                     limits.append(_limit_from_item(item))
-                    written_at = item.get(schema.ATTR_CONFIG_VERSION, {}).get("N", "0")
-                    newest_write = max(newest_write, int(written_at))
                 elif sort_key == schema.VERSION_SORT_KEY:
                     version = int(item[schema.ATTR_VERSION]["N"])
             if "LastEvaluatedKey" not in response:
-                return StoredResource(tuple(reversed(limits)), version, newest_write)
+                return StoredResource(tuple(reversed(limits)), version)
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _delete_limit_action(self, resource: str, limit_name: str) -> dict[str, Any]:
@@ -327,11 +346,7 @@ class RegistryStore:
             condition["ExpressionAttributeValues"] = {":current": {"N": str(current_version)}}
         return condition
 
-    def _registry_action(self, resource: str, verb: str) -> dict[str, Any]:
-        """ADD or DELETE one name in the registry set."""
-        return self._registry_action_for([resource], verb)
-
-    def _registry_action_for(self, resources: list[str], verb: str) -> dict[str, Any]:
+    def _registry_action(self, resources: str | list[str], verb: str) -> dict[str, Any]:
         """ADD or DELETE names in the registry set (never an empty set: DynamoDB refuses those)."""
         return {
             "Update": {
@@ -339,7 +354,9 @@ class RegistryStore:
                 "Key": schema.registry_key(),
                 "UpdateExpression": f"{verb} #resources :names",
                 "ExpressionAttributeNames": {"#resources": schema.ATTR_RESOURCES},
-                "ExpressionAttributeValues": {":names": {"SS": resources}},
+                "ExpressionAttributeValues": {
+                    ":names": {"SS": [resources] if isinstance(resources, str) else resources}
+                },
             }
         }
 
@@ -363,8 +380,6 @@ class RegistryStore:
                     raise RegistryFullError(REGISTRY_FULL_MESSAGE) from error
                 if any(reason in RETRYABLE_CANCELLATION_CODES for reason in reasons):
                     raise _RetryableError(code, reasons) from error
-            if code == "ValidationException" and "item size" in str(error).lower():
-                raise RegistryFullError(REGISTRY_FULL_MESSAGE) from error
             if code in RETRYABLE_ERROR_CODES:
                 raise _RetryableError(code) from error
             raise
@@ -412,9 +427,20 @@ def _is_item_too_large(reasons: list[str], registry_index: int) -> bool:
     return len(reasons) > registry_index and reasons[registry_index] == "ValidationError"
 
 
-def _check_expected_version(resource: str, expected: int | None, current: int) -> None:
-    if expected is not None and expected != current:
-        raise VersionMismatchError(resource, expected, current)
+def _check_precondition(
+    resource: str, precondition: Precondition | None, stored: StoredResource
+) -> None:
+    if precondition is None:
+        return
+    if not stored.limits:
+        raise PreconditionFailedError(
+            f"resource {resource!r} has no defaults, so no version of it can match"
+        )
+    if precondition.versions and stored.version not in precondition.versions:
+        expected = ", ".join(str(version) for version in sorted(precondition.versions))
+        raise PreconditionFailedError(
+            f"resource {resource!r} is at version {stored.version}, not {expected}"
+        )
 
 
 def _limit_item(resource: str, limit: Limit, version: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Every function raises InvalidInputError with a message a person can act on.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from resource_registry.errors import InvalidInputError
@@ -42,11 +42,13 @@ def parse_limits(value: object) -> tuple[Limit, ...]:
     """Parse a JSON list of limits into Limits sorted by name, applying the contract's defaults."""
     if not isinstance(value, list):
         raise InvalidInputError("'limits' must be a list of limit objects")
-    if not MIN_LIMITS <= len(value) <= MAX_LIMITS:
-        raise InvalidInputError(
-            f"a resource has {MIN_LIMITS} to {MAX_LIMITS} limits; the request has {len(value)}"
-        )
-    limits = [parse_limit(item, index) for index, item in enumerate(value)]
+    _check_limit_count(len(value))  # before parsing: a list of 10,000 is refused at once
+    return validate_limit_set([parse_limit(item, index) for index, item in enumerate(value)])
+
+
+def validate_limit_set(limits: Sequence[Limit]) -> tuple[Limit, ...]:
+    """A resource's whole set of limits, sorted by name: 1 to 40 of them, names unique."""
+    _check_limit_count(len(limits))
     seen: set[str] = set()
     for limit in limits:
         if limit.name in seen:
@@ -81,6 +83,13 @@ def parse_limit(value: object, index: int = 0) -> Limit:
         refill_amount=_positive_integer(value, "refill_amount", where, default=capacity),
         refill_period_seconds=_positive_integer(value, "refill_period_seconds", where),
     )
+
+
+def _check_limit_count(count: int) -> None:
+    if not MIN_LIMITS <= count <= MAX_LIMITS:
+        raise InvalidInputError(
+            f"a resource has {MIN_LIMITS} to {MAX_LIMITS} limits; the request has {count}"
+        )
 
 
 def _positive_integer(
