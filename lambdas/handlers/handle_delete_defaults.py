@@ -11,7 +11,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers import routes
-from handlers.http_api import build_resolver, expected_version, log_mutation, resource_parameter
+from handlers.http_api import (
+    build_resolver,
+    log_mutation,
+    precondition,
+    query_parameters,
+    resource_parameter,
+)
 from resource_registry.observability import logger, metrics, tracer
 from resource_registry.service import default_store
 
@@ -20,11 +26,10 @@ app = build_resolver()
 
 @app.route(routes.DELETE_DEFAULTS.resolver_path, method=routes.DELETE_DEFAULTS.method)
 def delete_defaults(**_path: str) -> Response[str]:
-    log_mutation(app.current_event, "delete defaults")
-    resource = resource_parameter(app.current_event)
-    store = default_store()
-    expected = expected_version(app.current_event, store, resource)
-    store.delete_defaults(resource, expected)
+    event = app.current_event
+    log_mutation(event, "delete defaults")
+    query_parameters(event)
+    default_store().delete_defaults(resource_parameter(event), precondition(event))
     metrics.add_metric(name="DefaultsDeleted", unit=MetricUnit.Count, value=1)
     return Response(HTTPStatus.NO_CONTENT)
 

@@ -9,7 +9,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers import routes
-from handlers.http_api import build_resolver, defaults_response, resource_parameter
+from handlers.http_api import (
+    build_resolver,
+    defaults_response,
+    query_parameters,
+    resource_parameter,
+)
 from resource_registry.observability import logger, metrics, tracer
 from resource_registry.service import default_store
 
@@ -18,6 +23,7 @@ app = build_resolver()
 
 @app.route(routes.GET_DEFAULTS.resolver_path, method=routes.GET_DEFAULTS.method)
 def get_defaults(**_path: str) -> Response[str]:
+    query_parameters(app.current_event)
     return defaults_response(default_store().get_defaults(resource_parameter(app.current_event)))
 
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers import routes
-from handlers.http_api import build_resolver
+from handlers.http_api import build_resolver, query_parameters
 from resource_registry.errors import InvalidInputError
 from resource_registry.observability import logger, metrics, tracer
 from resource_registry.service import default_store
@@ -19,10 +19,7 @@ CONSISTENT_VALUES = {"true": True, "false": False}
 
 @app.route(routes.LIST_RESOURCES.resolver_path, method=routes.LIST_RESOURCES.method)
 def list_resources() -> dict[str, list[str]]:
-    parameters = app.current_event.query_string_parameters
-    unknown = sorted(set(parameters) - {"consistent"})
-    if unknown:
-        raise InvalidInputError(f"unknown query parameter(s): {', '.join(unknown)}")
+    parameters = query_parameters(app.current_event, allowed=("consistent",))
     value = parameters.get("consistent", "false").lower()
     if value not in CONSISTENT_VALUES:
         raise InvalidInputError("consistent must be 'true' or 'false'")

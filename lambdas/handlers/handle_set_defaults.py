@@ -13,10 +13,11 @@ from handlers import routes
 from handlers.http_api import (
     build_resolver,
     defaults_response,
-    expected_version,
     log_mutation,
     parse_json_body,
     parse_set_request,
+    precondition,
+    query_parameters,
     resource_parameter,
 )
 from resource_registry.observability import logger, metrics, tracer
@@ -27,12 +28,12 @@ app = build_resolver()
 
 @app.route(routes.SET_DEFAULTS.resolver_path, method=routes.SET_DEFAULTS.method)
 def set_defaults(**_path: str) -> Response[str]:
-    log_mutation(app.current_event, "set defaults")
-    resource = resource_parameter(app.current_event)
-    limits = parse_set_request(parse_json_body(app.current_event), resource)
-    store = default_store()
-    expected = expected_version(app.current_event, store, resource)
-    defaults = store.set_defaults(resource, limits, expected)
+    event = app.current_event
+    log_mutation(event, "set defaults")
+    query_parameters(event)
+    resource = resource_parameter(event)
+    limits = parse_set_request(parse_json_body(event), resource)
+    defaults = default_store().set_defaults(resource, limits, precondition(event))
     metrics.add_metric(name="DefaultsSet", unit=MetricUnit.Count, value=1)
     return defaults_response(defaults)
 

@@ -14,26 +14,27 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from handlers.routes import JSON_MEDIA_TYPE
 from resource_registry.errors import (
     ConcurrentUpdateError,
     InvalidInputError,
+    PreconditionFailedError,
     RegistryFullError,
+    ResourceChangingError,
     ResourceNotFoundError,
     ServiceUnavailableError,
-    VersionMismatchError,
 )
-from resource_registry.model import Limit, ResourceDefaults
+from resource_registry.model import Limit, Precondition, ResourceDefaults
 from resource_registry.observability import logger
-from resource_registry.store import RegistryStore
 from resource_registry.validation import parse_limits, validate_resource_name
 
-JSON = "application/json"
 # 40 limits of the longest names and largest numbers fit in about 9 KB.
 MAX_BODY_BYTES = 64 * 1024
 RETRY_AFTER_SECONDS = "1"
 # A valid body nests three levels ({"limits": [{...}]}); json's own limit varies with the stack.
 MAX_NESTING = 16
-ETAG_PATTERN = re.compile(r'(?:W/)?"(\d{1,20})"')
+# An ETag this API issues: a strong, quoted version number.
+ETAG_PATTERN = re.compile(r'"(\d{1,20})"')
 
 
 class HttpError(Exception):
@@ -44,33 +45,25 @@ class HttpError(Exception):
         self.status = status
 
 
-class PreconditionFailedError(HttpError):
-    def __init__(self, message: str) -> None:
-        super().__init__(HTTPStatus.PRECONDITION_FAILED, message)
-
-
 def build_resolver() -> APIGatewayRestResolver:
     """A REST resolver whose every error answer is JSON with a status from the table below."""
     app = APIGatewayRestResolver()
-    statuses: list[tuple[type[Exception], HTTPStatus]] = [
-        (InvalidInputError, HTTPStatus.BAD_REQUEST),
-        (ResourceNotFoundError, HTTPStatus.NOT_FOUND),
-        (VersionMismatchError, HTTPStatus.PRECONDITION_FAILED),
-        (ConcurrentUpdateError, HTTPStatus.CONFLICT),
-        (RegistryFullError, HTTPStatus.CONFLICT),
+    # Status, and whether the same request may succeed later (a Retry-After is sent).
+    statuses: list[tuple[type[Exception], HTTPStatus, bool]] = [
+        (InvalidInputError, HTTPStatus.BAD_REQUEST, False),
+        (ResourceNotFoundError, HTTPStatus.NOT_FOUND, False),
+        (PreconditionFailedError, HTTPStatus.PRECONDITION_FAILED, False),
+        (ConcurrentUpdateError, HTTPStatus.CONFLICT, True),
+        (RegistryFullError, HTTPStatus.CONFLICT, False),
+        (ResourceChangingError, HTTPStatus.SERVICE_UNAVAILABLE, True),
+        (ServiceUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE, True),
     ]
-    for error_class, status in statuses:
-        app.exception_handler(error_class)(_answer_with(status))
+    for error_class, status, retry_later in statuses:
+        app.exception_handler(error_class)(_answer_with(status, retry_later))
 
     @app.exception_handler(HttpError)
     def refused(error: HttpError) -> Response[str]:
         return error_response(error.status, str(error), error.status.phrase.replace(" ", ""))
-
-    @app.exception_handler(ServiceUnavailableError)
-    def unavailable(error: ServiceUnavailableError) -> Response[str]:
-        response = error_response(HTTPStatus.SERVICE_UNAVAILABLE, str(error), "ServiceUnavailable")
-        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
-        return response
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response[str]:
@@ -93,21 +86,23 @@ def build_resolver() -> APIGatewayRestResolver:
 
 def error_response(status: HTTPStatus, message: str, code: str) -> Response[str]:
     """The JSON error body every failure answers with."""
-    return Response(status, JSON, json.dumps({"message": message, "code": code}))
+    return Response(status, JSON_MEDIA_TYPE, json.dumps({"message": message, "code": code}))
 
 
 def parse_json_body(event: APIGatewayProxyEvent) -> Any:
     """The request's JSON body, or HttpError/InvalidInputError saying what is wrong with it."""
     content_type = event.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != JSON:
-        raise HttpError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be {JSON}")
+    if content_type.split(";")[0].strip().lower() != JSON_MEDIA_TYPE:
+        raise HttpError(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be {JSON_MEDIA_TYPE}"
+        )
     if not event.body:
         raise InvalidInputError("the request body is empty; send a JSON object")
     try:
         text = event.decoded_body or ""
     except (ValueError, UnicodeError):
         raise InvalidInputError("the request body is not valid base64-encoded UTF-8") from None
-    if len(text) > MAX_BODY_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
         raise HttpError(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the request body is over {MAX_BODY_BYTES} bytes"
         )
@@ -146,31 +141,39 @@ def resource_parameter(event: APIGatewayProxyEvent) -> str:
     return validate_resource_name((event.path_parameters or {}).get("resource"))
 
 
-def expected_version(
-    event: APIGatewayProxyEvent, store: RegistryStore, resource: str
-) -> int | None:
-    """The version If-Match demands (None without the header).
+def precondition(event: APIGatewayProxyEvent) -> Precondition | None:
+    """What If-Match requires of the resource, None without the header.
 
-    Raises PreconditionFailedError when no version can match it.
+    ``*`` requires defaults to exist; a list of ETags requires one of their versions. Weak ETags
+    never match (If-Match compares strongly), and neither does anything this API did not issue.
     """
     header = event.headers.get("if-match")
     if header is None:
         return None
-    header = header.strip()
-    if header == "*":
-        try:
-            return store.get_defaults(resource).version
-        except ResourceNotFoundError:
+    if header.strip() == "*":
+        return Precondition()
+    versions = set()
+    for tag in header.split(","):
+        match = ETAG_PATTERN.fullmatch(tag.strip())
+        if not match:
             raise PreconditionFailedError(
-                f"If-Match: * requires resource {resource!r} to have defaults; it has none"
-            ) from None
-    match = ETAG_PATTERN.fullmatch(header)
-    if not match:
-        raise PreconditionFailedError(
-            f"If-Match {header[:80]!r} is not an ETag this API issued "
-            '(one quoted version, e.g. "3")'
-        )
-    return int(match.group(1))
+                f"If-Match {tag.strip()[:80]!r} matches no ETag this API issues "
+                '(a quoted version, e.g. "3")'
+            )
+        versions.add(int(match.group(1)))
+    return Precondition(frozenset(versions))
+
+
+def query_parameters(event: APIGatewayProxyEvent, allowed: tuple[str, ...] = ()) -> dict[str, str]:
+    """The query string, each parameter once and only those ``allowed``."""
+    multi = event.multi_value_query_string_parameters or {}
+    unknown = sorted(set(multi) - set(allowed))
+    if unknown:
+        raise InvalidInputError(f"unknown query parameter(s): {', '.join(unknown)}")
+    repeated = sorted(name for name, values in multi.items() if len(values) > 1)
+    if repeated:
+        raise InvalidInputError(f"query parameter(s) given more than once: {', '.join(repeated)}")
+    return {name: values[0] for name, values in multi.items()}
 
 
 def etag(version: int) -> str:
@@ -181,7 +184,9 @@ def etag(version: int) -> str:
 def defaults_response(defaults: ResourceDefaults) -> Response[str]:
     """200 with the resource's limits and its ETag."""
     body = {"resource": defaults.resource, "limits": [limit.to_dict() for limit in defaults.limits]}
-    return Response(HTTPStatus.OK, JSON, json.dumps(body), headers={"ETag": etag(defaults.version)})
+    return Response(
+        HTTPStatus.OK, JSON_MEDIA_TYPE, json.dumps(body), headers={"ETag": etag(defaults.version)}
+    )
 
 
 def log_mutation(event: APIGatewayProxyEvent, action: str) -> None:
@@ -199,9 +204,12 @@ def log_mutation(event: APIGatewayProxyEvent, action: str) -> None:
     )
 
 
-def _answer_with(status: HTTPStatus) -> Any:
+def _answer_with(status: HTTPStatus, retry_later: bool) -> Any:
     def answer(error: Exception) -> Response[str]:
-        return error_response(status, str(error), type(error).__name__.removesuffix("Error"))
+        response = error_response(status, str(error), type(error).__name__.removesuffix("Error"))
+        if retry_later:
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return response
 
     return answer
 
@@ -210,14 +218,24 @@ def _request_id(event: APIGatewayProxyEvent) -> str:
     return event.request_context.request_id or "unknown"
 
 
+class _NotAJsonNumberError(ValueError):
+    """Python's json takes NaN and Infinity; JSON does not."""
+
+
 def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
+    raise _NotAJsonNumberError(f"{name} is not a JSON number")
 
 
 def _describe(error: Exception) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno}, column {error.colno}"
     if isinstance(error, RecursionError):
         return "nested too deeply"
-    return str(error)[:200]
+    if isinstance(error, UnicodeError):
+        return "it is not UTF-8"
+    if isinstance(error, _NotAJsonNumberError):
+        return str(error)
+    return "a number in it is too long or not a JSON number"
 
 
 def _nesting_depth(text: str) -> int:

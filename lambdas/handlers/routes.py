@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+JSON_MEDIA_TYPE = "application/json"  # of every body the API takes or answers with
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+
 
 @dataclass(frozen=True)
 class Route:
@@ -16,9 +19,25 @@ class Route:
     module: str  # the handler module under handlers/
 
     @property
+    def parameters(self) -> tuple[str, ...]:
+        """The names of the path's parameters, in order."""
+        return tuple(PATH_PARAMETER.findall(self.path))
+
+    @property
     def resolver_path(self) -> str:
         """The path in Powertools' syntax: /resources/<resource>/defaults."""
-        return re.sub(r"\{(\w+)\}", r"<\1>", self.path)
+        return PATH_PARAMETER.sub(r"<\1>", self.path)
+
+    @property
+    def path_pattern(self) -> re.Pattern[str]:
+        """Matches a request path, one segment per parameter, as API Gateway does."""
+        segments = PATH_PARAMETER.split(self.path)
+        # split() alternates literal text and parameter names.
+        pattern = "".join(
+            f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part)
+            for index, part in enumerate(segments)
+        )
+        return re.compile(pattern)
 
     @property
     def handler(self) -> str:

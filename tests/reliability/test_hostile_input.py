@@ -79,6 +79,8 @@ BODIES = [
         "too large",
     ),
     ("bad-content-length", None, {**JSON_TYPE, "Content-Length": "-1"}, 400, "Content-Length"),
+    ("unicode-digit-length", None, {**JSON_TYPE, "Content-Length": "²"}, 400, "Content-Length"),
+    ("chunked", None, {**JSON_TYPE, "Transfer-Encoding": "chunked"}, 411, "Content-Length"),
     ("deep-arrays", '{"limits": ' + "[" * 25_000 + "]" * 25_000 + "}", JSON_TYPE, 400, "deeply"),
     ("deep-objects", '{"a":' * 10_000 + "1" + "}" * 10_000, JSON_TYPE, 400, "deeply"),
     ("array-body", "[]", JSON_TYPE, 400, "JSON object"),
@@ -248,6 +250,7 @@ QUERIES = [
     "consistent=true&x=1",
     "consistent=%00",
     "consistent=true%00",
+    "consistent=true&consistent=false",
 ]
 
 
@@ -260,7 +263,15 @@ def test_a_hostile_list_query_is_refused(
 
 @pytest.mark.parametrize(
     "if_match",
-    ["garbage", '"1", "2"', '"-1"', '"99999999999999999999999"', '"' + "9" * 5_000 + '"', '"0"'],
+    [
+        "garbage",
+        '"7", "8"',  # a list matches when one of its ETags does; none of these does
+        'W/"1"',  # If-Match compares strongly: a weak ETag never matches
+        '"-1"',
+        '"99999999999999999999999"',
+        '"' + "9" * 5_000 + '"',
+        '"0"',
+    ],
 )
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
 def test_a_hostile_if_match_is_a_412_and_changes_nothing(

@@ -222,3 +222,29 @@ def test_mutations_log_the_caller(moto_table: Table, caplog: pytest.LogCaptureFi
     assert messages == ["set defaults", "set defaults", "delete defaults"]
     assert all(record.__dict__["caller"].endswith(":user/local-developer") for record in mutations)
     assert all(record.__dict__["resource"] == "gpt-4" for record in mutations)
+
+
+def test_if_match_on_a_resource_without_defaults_is_412(moto_table: Table) -> None:
+    # No representation exists, so no ETag can match (RFC 9110 13.1.1); not even after a delete.
+    assert put("gpt-4", [RPM], headers={"If-Match": '"0"'})["statusCode"] == 412
+    put("gpt-4", [RPM])
+    api_call("DELETE", DEFAULTS.format("gpt-4"))
+    assert put("gpt-4", [RPM], headers={"If-Match": '"2"'})["statusCode"] == 412
+    assert moto_table.registry() == set()
+
+
+def test_if_match_with_a_list_matches_any_of_its_etags(moto_table: Table) -> None:
+    put("gpt-4", [RPM])
+    assert put("gpt-4", [TPM], headers={"If-Match": '"7", "1"'})["statusCode"] == 200
+    assert put("gpt-4", [RPM], headers={"If-Match": '"7", "1"'})["statusCode"] == 412
+
+
+@pytest.mark.parametrize("method", ["PUT", "GET", "DELETE"])
+def test_query_parameters_on_a_resource_route_are_refused(moto_table: Table, method: str) -> None:
+    put("gpt-4", [RPM])
+    before = moto_table.items()
+    body = {"limits": [TPM]} if method == "PUT" else None
+    response = api_call(method, DEFAULTS.format("gpt-4"), body=body, query="force=1")
+    assert response["statusCode"] == 400
+    assert "force" in response["json"]["message"]
+    assert moto_table.items() == before
