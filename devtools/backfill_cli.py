@@ -66,20 +66,23 @@ def run_segment(
 
 
 def merge(mode: Mode, runs: list[BackfillSummary], total_segments: int) -> dict[str, Any]:
-    """One summary for the whole table."""
+    """One summary for the whole table, in the shape the fan-out state machine returns."""
     return {
         "mode": mode.value,
         "total_segments": total_segments,
         "invocations": len(runs),
         "items_scanned": sum(run.items_scanned for run in runs),
         "capacity_consumed": round(sum(run.capacity_consumed for run in runs), 1),
-        "resources_found": len({name for run in runs for name in run.resources_found}),
+        # A segment's runs never find a name twice and segments never share one: counts add up.
+        "resources_found": sum(len(run.resources_found) for run in runs),
         "added": sorted(name for run in runs for name in run.added),
         "removed": sorted(name for run in runs for name in run.removed),
-        "unregistered": sorted(name for run in runs for name in run.drift.unregistered),
-        "registered_without_defaults": sorted(
-            name for run in runs for name in run.drift.registered_without_defaults
-        ),
+        "drift": {
+            "unregistered": sorted(name for run in runs for name in run.drift.unregistered),
+            "registered_without_defaults": sorted(
+                name for run in runs for name in run.drift.registered_without_defaults
+            ),
+        },
     }
 
 
@@ -97,8 +100,10 @@ def reconcile(mode: Mode, total_segments: int) -> dict[str, Any]:
 
 
 def print_table(summary: dict[str, Any]) -> None:
-    width = max(len(key) for key in summary)
-    for key, value in summary.items():
+    rows = {key: value for key, value in summary.items() if key != "drift"}
+    rows |= {f"drift: {key}": value for key, value in summary["drift"].items()}
+    width = max(len(key) for key in rows)
+    for key, value in rows.items():
         shown = ", ".join(value) if isinstance(value, list) else value
         print(f"{key:<{width}}  {shown if shown != '' else '-'}")
 
@@ -128,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.response['Error'].get('Message', error)}", file=sys.stderr)
         return 1
     print_table(summary)
-    drift = summary["unregistered"] or summary["registered_without_defaults"]
+    drift = any(summary["drift"].values())
     return 1 if mode is Mode.VERIFY and drift else 0
 
 

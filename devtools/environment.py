@@ -34,7 +34,8 @@ def dynamodb_endpoint(reuse_running: bool = False) -> Iterator[str]:
 
     With ``reuse_running``, a DynamoDB Local already listening on its port (``make run``'s) is used.
     """
-    os.environ.setdefault("AWS_REGION", DEFAULT_REGION)
+    if not os.environ.get("AWS_REGION") and not os.environ.get("AWS_DEFAULT_REGION"):
+        os.environ["AWS_REGION"] = DEFAULT_REGION
     configured = os.environ.get(ENDPOINT_VARIABLE)
     if configured:
         yield configured

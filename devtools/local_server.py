@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from handlers.routes import API_ROUTES, Route
+from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route
 
 LOOPBACK = "127.0.0.1"
 # API Gateway's own payload limit; the handlers refuse far smaller bodies themselves.
@@ -47,7 +47,7 @@ class RouteTable:
     """Matches a method and a percent-encoded path to a route and its path parameters."""
 
     def __init__(self, routes: tuple[Route, ...] = API_ROUTES) -> None:
-        self._routes = [(route, _template_regex(route.path)) for route in routes]
+        self._routes = [(route, route.path_pattern) for route in routes]
         self._modules: dict[str, ModuleType] = {}
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
@@ -145,7 +145,7 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
         if self.request_version == "HTTP/0.9":  # what it assumes of a broken request line
             self.request_version = "HTTP/1.0"
         self.close_connection = True
-        self._reply(status, {}, _message(message or status.phrase))
+        self._refuse(status, message or status.phrase)
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:
@@ -156,17 +156,14 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
         route, parameters, allowed = self.server.routes.match(self.command, target.path)
         try:
             body = self._read_body()
-        except ValueError as error:
-            self._reply(HTTPStatus.BAD_REQUEST, {}, json.dumps({"message": str(error)}))
-            return
-        if len(body or "") > MAX_REQUEST_BYTES:
-            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {}, _message("request body too large"))
+        except _RefusedBodyError as refused:
+            self.close_connection = True  # what is left of the body is not a request
+            self._refuse(refused.status, str(refused))
             return
         if route is None:
             status = HTTPStatus.METHOD_NOT_ALLOWED if allowed else HTTPStatus.NOT_FOUND
             headers = {"Allow": ", ".join(allowed)} if allowed else {}
-            text = f"no route for {self.command} {target.path}"
-            self._reply(status, headers, _message(text))
+            self._refuse(status, f"no route for {self.command} {target.path}", headers)
             return
         event = build_event(
             route,
@@ -186,18 +183,30 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
         self._reply(HTTPStatus(answer["statusCode"]), headers, answer.get("body"))
 
     def _read_body(self) -> str | None:
+        if "Transfer-Encoding" in self.headers:
+            raise _RefusedBodyError(
+                HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length, not chunked"
+            )
         length = self.headers.get("Content-Length")
         if length is None:
             return None
-        if not length.isdigit():
-            raise ValueError("Content-Length must be a number")
+        if not re.fullmatch(r"[0-9]{1,12}", length.strip()):
+            raise _RefusedBodyError(HTTPStatus.BAD_REQUEST, "Content-Length must be a number")
         size = int(length)
         if size > MAX_REQUEST_BYTES:
-            # Read nothing: the connection closes after the answer.
-            self.close_connection = True
-            return "x" * (MAX_REQUEST_BYTES + 1)
+            raise _RefusedBodyError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"the request body is too large: over {MAX_REQUEST_BYTES} bytes",
+            )
         raw = self.rfile.read(size)
         return raw.decode("utf-8", errors="surrogateescape")
+
+    def _refuse(
+        self, status: HTTPStatus, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        """A refusal of the server's own, in the handlers' error shape."""
+        code = status.phrase.replace(" ", "").replace("-", "")
+        self._reply(status, headers or {}, json.dumps({"message": message, "code": code}))
 
     def _reply(self, status: HTTPStatus, headers: dict[str, str], body: str | None) -> None:
         payload = (body or "").encode("utf-8", errors="surrogateescape")
@@ -206,7 +215,7 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
             name: value for name, value in headers.items() if name.lower() != "content-length"
         }
         if payload and not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = JSON_MEDIA_TYPE
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
@@ -230,10 +239,7 @@ class LocalApiServer(ThreadingHTTPServer):
         return f"http://{LOOPBACK}:{self.server_address[1]}"
 
 
-def _template_regex(template: str) -> re.Pattern[str]:
-    # One path segment per parameter, as API Gateway matches {name}.
-    return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)))
-
-
-def _message(text: str) -> str:
-    return json.dumps({"message": text})
+class _RefusedBodyError(Exception):
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from handlers.routes import API_ROUTES, Route
+from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route
 from resource_registry.validation import (
     LIMIT_FIELDS,
     MAX_INTEGER,
@@ -27,10 +26,8 @@ from resource_registry.validation import (
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT_PATH = ROOT / "docs" / "openapi.json"
-JSON = "application/json"
 TITLE = "Resource registry service"
 VERSION = "1.0.0"
-PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 
 # What each function answers besides its success, and why (CONTRACT.md section 3).
 ERRORS = {
@@ -44,7 +41,7 @@ ERRORS = {
     ),
     HTTPStatus.PRECONDITION_FAILED: "If-Match does not match the resource's current ETag.",
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "The request body is too large.",
-    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: f"The request body is not {JSON}.",
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: f"The request body is not {JSON_MEDIA_TYPE}.",
     HTTPStatus.INTERNAL_SERVER_ERROR: "An unexpected error; the message quotes the request id.",
     HTTPStatus.SERVICE_UNAVAILABLE: "DynamoDB throttled, failed or timed out. Retry after a while.",
 }
@@ -180,7 +177,7 @@ def _components() -> dict[str, Any]:
 def _error(status: HTTPStatus) -> dict[str, Any]:
     response: dict[str, Any] = {
         "description": ERRORS[status],
-        "content": {JSON: {"schema": _ref("Error")}},
+        "content": {JSON_MEDIA_TYPE: {"schema": _ref("Error")}},
     }
     if status is HTTPStatus.SERVICE_UNAVAILABLE:
         response["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
@@ -191,7 +188,7 @@ def _defaults_answer(description: str) -> dict[str, Any]:
     return {
         "description": description,
         "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
-        "content": {JSON: {"schema": _ref("ResourceDefaults")}},
+        "content": {JSON_MEDIA_TYPE: {"schema": _ref("ResourceDefaults")}},
     }
 
 
@@ -218,7 +215,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "parameters": [IF_MATCH],
         "requestBody": {
             "required": True,
-            "content": {JSON: {"schema": _ref("SetDefaultsRequest")}},
+            "content": {JSON_MEDIA_TYPE: {"schema": _ref("SetDefaultsRequest")}},
         },
         "success": (HTTPStatus.OK, _defaults_answer("The limits as stored, and their ETag.")),
         "errors": COMMON_ERRORS + WRITE_ERRORS + BODY_ERRORS,
@@ -242,7 +239,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             HTTPStatus.OK,
             {
                 "description": "The registry's names, sorted.",
-                "content": {JSON: {"schema": _ref("ResourceList")}},
+                "content": {JSON_MEDIA_TYPE: {"schema": _ref("ResourceList")}},
             },
         ),
         "errors": COMMON_ERRORS,
@@ -262,7 +259,7 @@ def _operation(route: Route) -> dict[str, Any]:
             "description": "The resource's name, percent-encoded.",
             "schema": _ref("ResourceName"),
         }
-        for name in PATH_PARAMETER.findall(route.path)
+        for name in route.parameters
     ]
     success_status, success = spec["success"]
     responses = {str(success_status.value): success}

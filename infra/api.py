@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Mapping
 
 from aws_cdk import RemovalPolicy
@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from handlers import routes
+from handlers.routes import JSON_MEDIA_TYPE
 from infra.nag import acknowledge
 from resource_registry.observability import SERVICE_NAME
 from resource_registry.validation import (
@@ -29,12 +30,14 @@ STAGE_NAME = "v1"
 THROTTLING_RATE_LIMIT = 100
 THROTTLING_BURST_LIMIT = 200
 ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
-JSON = "application/json"
-PATH_PARAMETER = re.compile(r"\{(\w+)\}")
-# API Gateway fills in what the JSON schema rejected; the shape matches the handlers' errors.
-INVALID_BODY_TEMPLATE = (
-    '{"message": "the request body does not match the schema: '
-    '$context.error.validationErrorString", "code": "InvalidInput"}'
+# The handlers' error shape. Not $context.error.validationErrorString: it holds unescaped quotes
+# (["integer"]), which would make the body invalid JSON.
+INVALID_BODY_TEMPLATE = json.dumps(
+    {
+        "message": "the request body does not match the schema of PUT "
+        "/resources/{resource}/defaults (docs/openapi.json)",
+        "code": "InvalidInput",
+    }
 )
 
 
@@ -119,7 +122,7 @@ class RegistryApi(Construct):
             "InvalidBody",
             type=apigw.ResponseType.BAD_REQUEST_BODY,
             status_code="400",
-            templates={JSON: INVALID_BODY_TEMPLATE},
+            templates={JSON_MEDIA_TYPE: INVALID_BODY_TEMPLATE},
         )
         self._validator = self.rest_api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True
@@ -128,7 +131,7 @@ class RegistryApi(Construct):
             routes.SET_DEFAULTS: self.rest_api.add_model(
                 "SetDefaultsRequest",
                 model_name="SetDefaultsRequest",
-                content_type=JSON,
+                content_type=JSON_MEDIA_TYPE,
                 schema=set_defaults_body_schema(),
             )
         }
@@ -144,10 +147,8 @@ class RegistryApi(Construct):
             apigw.LambdaIntegration(function, allow_test_invoke=False),
             authorization_type=apigw.AuthorizationType.IAM,
             request_validator=self._validator,
-            request_parameters={
-                f"method.request.path.{name}": True for name in PATH_PARAMETER.findall(route.path)
-            },
-            request_models={JSON: model} if model else None,
+            request_parameters={f"method.request.path.{name}": True for name in route.parameters},
+            request_models={JSON_MEDIA_TYPE: model} if model else None,
         )
         acknowledge(
             method,
