@@ -8,11 +8,14 @@ import pytest
 
 from resource_registry import schema
 from resource_registry.errors import (
+    ConcurrentUpdateError,
     PreconditionFailedError,
     ResourceChangingError,
     ResourceNotFoundError,
 )
 from resource_registry.model import Limit, Precondition
+from resource_registry.retry import RetryPolicy
+from resource_registry.store import RegistryStore
 from tests.conftest import CallCounter, Table
 
 RPM = Limit("rpm", 100, 100, 100, 60)
@@ -178,3 +181,27 @@ def test_a_get_of_a_resource_that_never_stops_changing_gives_up(moto_table: Tabl
     )
     with pytest.raises(ResourceChangingError):
         moto_table.store.get_defaults("gpt-4")
+
+
+def test_retries_stop_once_the_time_budget_is_spent(moto_table: Table) -> None:
+    # Every transaction loses; each pause costs 3 s of a 4 s budget, so the third try never starts.
+    now = [0.0]
+    policy = RetryPolicy(sleep=lambda _: now.__setitem__(0, now[0] + 3.0), clock=lambda: now[0])
+    store = RegistryStore(moto_table.client, moto_table.name, policy)
+    counter = CallCounter(moto_table.client)
+    moto_table.client.meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems",
+        lambda params, **_: params["TransactItems"].append(
+            {
+                "ConditionCheck": {
+                    "TableName": moto_table.name,
+                    "Key": {"PK": {"S": "FAULT#"}, "SK": {"S": "#INJECTED"}},
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            }
+        ),
+    )
+    with pytest.raises(ConcurrentUpdateError):
+        store.set_defaults("gpt-4", [RPM])
+    assert counter.calls["TransactWriteItems"] == 2
+    assert moto_table.items() == []

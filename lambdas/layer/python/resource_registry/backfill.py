@@ -162,6 +162,10 @@ class RegistryReconciler:
         """
         summary = BackfillSummary(request.mode.value, request.segment, request.total_segments)
         registered = set(self._store.list_resources(consistent=True))
+        # Names without items are in no one segment: segment 0 checks them, once, first, while
+        # the whole time budget is left (one Query per registered name, up to the registry's 25k).
+        if request.segment == 0 and request.start_key is None:
+            self._reconcile_registered(request.mode, registered, summary)
         # For each resource found with limits: one limit name, the evidence a registration checks.
         evidence: dict[str, str] = {}
         found: list[str] = []
@@ -192,9 +196,6 @@ class RegistryReconciler:
                 break
         summary.resources_found = sorted(found)
         self._reconcile_unregistered(request.mode, evidence, summary)
-        # Names without items are not in any one segment: segment 0 checks them, once, at its end.
-        if request.segment == 0 and summary.continuation is None:
-            self._reconcile_registered(request.mode, registered, summary)
         return summary
 
     def _scan_page(

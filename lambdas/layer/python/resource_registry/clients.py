@@ -22,10 +22,13 @@ DEFAULT_TABLE_NAME = "resource-registry"
 
 # botocore retries throttling, 5xx and timeouts by resending the very same request (a transaction
 # keeps its ClientRequestToken, so a resent commit is applied once); the store retries conflicts.
+# DynamoDB answers in milliseconds: these bound a call at 3 sends of 3 s, so that a write (a Query
+# and a transaction, tries started within RetryPolicy.max_elapsed_seconds) ends inside the API
+# functions' timeout (infra/functions.py).
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
-    connect_timeout=3,
-    read_timeout=5,
+    connect_timeout=1,
+    read_timeout=2,
 )
 
 

@@ -15,7 +15,10 @@ class RetryPolicy:
     max_attempts: int = 8
     base_delay_seconds: float = 0.02
     max_delay_seconds: float = 0.5
+    # No new try starts after this long, so an API write answers inside its Lambda timeout.
+    max_elapsed_seconds: float = 4.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
     def pause(self, attempt: int) -> None:
         """Sleep before try number ``attempt + 1`` (``attempt`` counts from 1)."""

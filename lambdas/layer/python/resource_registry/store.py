@@ -386,20 +386,24 @@ class RegistryStore:
 
     def _with_retries(self, operation: Callable[[], T]) -> T:
         policy = self._retry_policy
+        deadline = policy.clock() + policy.max_elapsed_seconds
         for attempt in range(1, policy.max_attempts + 1):
             try:
                 return operation()
             except _RetryableError as retry:
-                if attempt == policy.max_attempts:
-                    if retry.throttled:
-                        raise ServiceUnavailableError(
-                            "DynamoDB is throttling or unavailable; try again"
-                        ) from retry
-                    break
-                policy.pause(attempt)
+                last_failure = retry
+            if attempt == policy.max_attempts:
+                break
+            policy.pause(attempt)
+            if policy.clock() >= deadline:
+                break
+        if last_failure.throttled:
+            raise ServiceUnavailableError(
+                "DynamoDB is throttling or unavailable; try again"
+            ) from last_failure
         raise ConcurrentUpdateError(
-            f"the write lost to concurrent writers {policy.max_attempts} times; try again"
-        )
+            "the write kept losing to concurrent writers; try again"
+        ) from last_failure
 
 
 def call_dynamodb(method: Callable[..., T], **kwargs: Any) -> T:
