@@ -60,7 +60,7 @@ def run(client_factory: Callable[[], Any], endpoint: str, table: str) -> Section
     deleted = ours.of(partial(_call, 204, routes.DELETE_DEFAULTS, resource))
     plain_delete = plain.cost_of(partial(plain.delete_limits, resource))
     section.figures += [
-        _calls_figure("get", get, plain_get, Counter({"Query": 1})),
+        _calls_figure("get", get, plain_get, Counter({"Query": 1, "GetItem": 1})),
         _calls_figure("list", listed, plain_list, Counter({"GetItem": 1})),
         *_write_figures("delete", deleted, plain_delete),
     ]
