@@ -56,14 +56,23 @@ class TableAccess:
 # transactional handlers need exactly the item actions their transactions contain.
 TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
     routes.LIST_RESOURCES.function_id: (TableAccess(("dynamodb:GetItem",)),),
-    routes.GET_DEFAULTS.function_id: (TableAccess(("dynamodb:Query",)),),
+    # The GetItem re-reads the version item: proof no write landed while the Query read.
+    routes.GET_DEFAULTS.function_id: (TableAccess(("dynamodb:Query", "dynamodb:GetItem")),),
     routes.SET_DEFAULTS.function_id: (
         TableAccess(
             ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
         ),
     ),
+    # ConditionCheckItem: the version check of each chunk when a partition outgrows one transaction.
     routes.DELETE_DEFAULTS.function_id: (
-        TableAccess(("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem")),
+        TableAccess(
+            (
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:ConditionCheckItem",
+            )
+        ),
     ),
     routes.BACKFILL_FUNCTION_ID: (
         TableAccess(

@@ -16,7 +16,7 @@ from tests.infra.conftest import HANDLERS, Synthesized, as_list, synthesize, tab
 
 EXPECTED_TABLE_ACTIONS = {
     routes.LIST_RESOURCES.function_id: {"dynamodb:GetItem"},
-    routes.GET_DEFAULTS.function_id: {"dynamodb:Query"},
+    routes.GET_DEFAULTS.function_id: {"dynamodb:Query", "dynamodb:GetItem"},
     routes.SET_DEFAULTS.function_id: {
         "dynamodb:Query",
         "dynamodb:PutItem",
@@ -27,6 +27,7 @@ EXPECTED_TABLE_ACTIONS = {
         "dynamodb:Query",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
     },
     routes.BACKFILL_FUNCTION_ID: {
         "dynamodb:Scan",
