@@ -255,3 +255,25 @@ def test_a_token_belongs_to_its_segment(legacy_table: Table) -> None:
     assert summary.continuation is not None
     with pytest.raises(InvalidContinuationError, match="segment 1 of 2"):
         BackfillRequest(Mode.VERIFY, 0, 2).resumed_from(summary.continuation)
+
+
+def test_many_missing_names_are_registered_99_to_a_transaction_during_the_scan(
+    local_table: Table,
+) -> None:
+    many = [f"model-{index:03}" for index in range(150)]
+    for resource in many:
+        write_legacy_limits(local_table, resource, ("rpm",))
+    transactions: list[int] = []
+    scans: list[int] = []
+    local_table.client.meta.events.register(
+        "after-call.dynamodb.Scan", lambda **_: scans.append(len(transactions))
+    )
+    local_table.client.meta.events.register(
+        "after-call.dynamodb.TransactWriteItems", lambda **_: transactions.append(len(scans))
+    )
+    summary = run(local_table, Mode.BACKFILL, page_size=20)
+    assert summary.added == many
+    assert local_table.registry() == set(many)
+    # One transaction as soon as 99 names were pending, mid-scan; the rest after the last page.
+    assert len(transactions) == 2
+    assert transactions[0] < len(scans)

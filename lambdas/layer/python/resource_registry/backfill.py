@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 # Stop this long before the Lambda deadline: one more page plus the registry writes fit in it.
 DEFAULT_SAFETY_MARGIN_MILLIS = 30_000
+# Names registered (or re-checked) at once: one transaction takes 99 checks and the registry.
+RECONCILE_BATCH = 99
 MAX_TOTAL_SEGMENTS = 1_000_000
 TOKEN_VERSION = 1
 
@@ -185,6 +187,12 @@ class RegistryReconciler:
                 if resource not in registered:
                     evidence[resource] = schema.limit_name_from_sk(item[schema.SORT_KEY]["S"])
             summary.resources_found = found
+            # A transaction's worth at a time, so the work left after the last page stays small.
+            while len(evidence) >= RECONCILE_BATCH:
+                batch = dict(list(evidence.items())[:RECONCILE_BATCH])
+                for name in batch:
+                    del evidence[name]
+                self._reconcile_unregistered(request.mode, batch, summary)
             if on_page:
                 on_page(summary)
             start_key = page.get("LastEvaluatedKey")
@@ -196,6 +204,8 @@ class RegistryReconciler:
                 break
         summary.resources_found = sorted(found)
         self._reconcile_unregistered(request.mode, evidence, summary)
+        summary.added.sort()
+        summary.drift.unregistered.sort()
         return summary
 
     def _scan_page(
@@ -220,12 +230,13 @@ class RegistryReconciler:
         registered_now = set(self._store.list_resources(consistent=True))
         missing = {name: limit for name, limit in evidence.items() if name not in registered_now}
         if mode is Mode.BACKFILL:
-            summary.added = self._store.register_existing(missing)
-            summary.drift.unregistered = summary.added
+            added = self._store.register_existing(missing)
+            summary.added += added
+            summary.drift.unregistered += added
             return
-        summary.drift.unregistered = sorted(
+        summary.drift.unregistered += [
             name for name in missing if self._store.read_resource(name).limits
-        )
+        ]
 
     def _reconcile_registered(
         self, mode: Mode, registered: set[str], summary: BackfillSummary
