@@ -17,7 +17,14 @@ from botocore.exceptions import ClientError
 
 from devtools.dynamodb_local import DynamoDBLocalError
 from devtools.environment import dynamodb_endpoint
-from resource_registry.backfill import BackfillRequest, BackfillSummary, Mode, RegistryReconciler
+from resource_registry import service
+from resource_registry.backfill import (
+    BackfillRequest,
+    BackfillSummary,
+    Mode,
+    RegistryReconciler,
+    merge_summaries,
+)
 from resource_registry.clients import dynamodb_client, table_name
 from resource_registry.errors import RegistryError
 
@@ -38,8 +45,8 @@ class Progress:
             return
         with self._lock:
             segment = summary.segment
-            self._scanned[segment] = self._base_scanned[segment] + summary.items_scanned
-            self._found[segment] = self._base_found[segment] + len(summary.resources_found)
+            self._scanned[segment] = self._base_scanned[segment] + summary.items_read
+            self._found[segment] = self._base_found[segment] + summary.total("resources_found")
             self._stream.write(
                 f"\rscanned {sum(self._scanned):>12,} items, found {sum(self._found):>8,} resources"
             )
@@ -65,47 +72,34 @@ def run_segment(
         request = request.resumed_from(summary.continuation)
 
 
-def merge(mode: Mode, runs: list[BackfillSummary], total_segments: int) -> dict[str, Any]:
-    """One summary for the whole table, in the shape the fan-out state machine returns."""
-    return {
-        "mode": mode.value,
-        "total_segments": total_segments,
-        "invocations": len(runs),
-        "items_scanned": sum(run.items_scanned for run in runs),
-        "capacity_consumed": round(sum(run.capacity_consumed for run in runs), 1),
-        # A segment's runs never find a name twice and segments never share one: counts add up.
-        "resources_found": sum(len(run.resources_found) for run in runs),
-        "added": sorted(name for run in runs for name in run.added),
-        "removed": sorted(name for run in runs for name in run.removed),
-        "drift": {
-            "unregistered": sorted(name for run in runs for name in run.drift.unregistered),
-            "registered_without_defaults": sorted(
-                name for run in runs for name in run.drift.registered_without_defaults
-            ),
-        },
-    }
-
-
-def reconcile(mode: Mode, total_segments: int) -> dict[str, Any]:
-    """Run ``mode`` over the whole table in ``total_segments`` parallel segments."""
-    reconciler = RegistryReconciler(dynamodb_client(), table_name())
+def reconcile(mode: Mode, total_segments: int, namespace: str | None = None) -> dict[str, Any]:
+    """Run ``mode`` over the table (one namespace, or all) in ``total_segments`` segments."""
+    reconciler = RegistryReconciler(dynamodb_client(), table_name(), layout=service.table_layout())
     progress = Progress(total_segments)
-    requests = [BackfillRequest(mode, segment, total_segments) for segment in range(total_segments)]
+    requests = [
+        BackfillRequest(mode, segment, total_segments, namespace)
+        for segment in range(total_segments)
+    ]
     with ThreadPoolExecutor(max_workers=total_segments) as pool:
         results = pool.map(lambda request: run_segment(reconciler, request, progress), requests)
-        runs = [run for segment_runs in results for run in segment_runs]
+        runs = [run.to_dict() for segment_runs in results for run in segment_runs]
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    return merge(mode, runs, total_segments)
+    return merge_summaries(runs)
 
 
 def print_table(summary: dict[str, Any]) -> None:
-    rows = {key: value for key, value in summary.items() if key != "drift"}
-    rows |= {f"drift: {key}": value for key, value in summary["drift"].items()}
+    rows = {key: value for key, value in summary.items() if key not in ("sample", "namespaces")}
+    for key, names in summary["sample"].items():
+        if names:
+            more = summary[key] - len(names)
+            rows[f"{key} (names)"] = ", ".join(names) + (f" and {more} more" if more else "")
+    if len(summary["namespaces"]) > 1:
+        for name, counts in summary["namespaces"].items():
+            rows[f"namespace {name}"] = ", ".join(f"{k} {v}" for k, v in counts.items())
     width = max(len(key) for key in rows)
     for key, value in rows.items():
-        shown = ", ".join(value) if isinstance(value, list) else value
-        print(f"{key:<{width}}  {shown if shown != '' else '-'}")
+        print(f"{key:<{width}}  {'-' if value is None or value == '' else value}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         default=int(os.environ.get("SEGMENTS", "4")),
         help="parallel scan segments",
     )
+    parser.add_argument(
+        "--namespace",
+        default=os.environ.get("NAMESPACE") or None,
+        help="one namespace (default: every namespace)",
+    )
     args = parser.parse_args(argv)
     mode = Mode(args.mode)
     try:
@@ -125,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{mode.value} on table {table_name()} at {endpoint}, {args.segments} segments",
                 file=sys.stderr,
             )
-            summary = reconcile(mode, args.segments)
+            summary = reconcile(mode, args.segments, args.namespace)
     except (DynamoDBLocalError, RegistryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -133,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.response['Error'].get('Message', error)}", file=sys.stderr)
         return 1
     print_table(summary)
-    drift = any(summary["drift"].values())
-    return 1 if mode is Mode.VERIFY and drift else 0
+    return 1 if mode is Mode.VERIFY and summary["drift"] else 0
 
 
 if __name__ == "__main__":

@@ -457,7 +457,7 @@ class _Writer:
             self._etags[resource] = answer.headers["ETag"]
             if tag_of(answer.body["limits"])[0] != tag:
                 self.violations.append(f"{where}: answered {answer.body['limits']}, not {tag}'s")
-            version = int(answer.headers["ETag"].strip('"'))
+            version = int(answer.headers["ETag"].strip('"').split("-")[0])
             self._shared.writes.append((resource, version, tag))
         elif operation == "get":
             self._etags[resource] = answer.headers["ETag"]
@@ -540,8 +540,8 @@ class _Main:
                         changes[f"{mode.value} gave up ({type(error).__name__})"] += 1
                         continue
                 runs += 1
-                changes[f"{mode.value} added"] += len(summary.added)
-                changes[f"{mode.value} removed"] += len(summary.removed)
+                changes[f"{mode.value} added"] += summary.total("added")
+                changes[f"{mode.value} removed"] += summary.total("removed")
         except Exception as error:
             self.violation(f"{mode.value} crashed: {error!r}")
         with self.lock:
@@ -632,9 +632,9 @@ def run_harness(config: HarnessConfig) -> HarnessReport:
             for process in writers:
                 process.join(timeout=STARTUP_TIMEOUT_SECONDS)
         main.checkpoint()
-    drift = RegistryReconciler(new_client(), main.name).run(BackfillRequest(Mode.VERIFY)).drift
-    if drift.unregistered or drift.registered_without_defaults:
-        main.violation(f"verify after the run found drift: {drift}")
+    verified = RegistryReconciler(new_client(), main.name).run(BackfillRequest(Mode.VERIFY))
+    if verified.drift:
+        main.violation(f"verify after the run found drift: {verified.to_dict()['sample']}")
     return main.report
 
 

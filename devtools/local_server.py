@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route
+from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route, path_pattern
 
 LOOPBACK = "127.0.0.1"
 # API Gateway's own payload limit; the handlers refuse far smaller bodies themselves.
@@ -47,7 +47,7 @@ class RouteTable:
     """Matches a method and a percent-encoded path to a route and its path parameters."""
 
     def __init__(self, routes: tuple[Route, ...] = API_ROUTES) -> None:
-        self._routes = [(route, route.path_pattern) for route in routes]
+        self._routes = [(route, pattern) for route in routes for pattern in route.path_patterns]
         self._modules: dict[str, ModuleType] = {}
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
@@ -85,8 +85,11 @@ def build_event(
         multi_headers.setdefault(name, []).append(value)
     multi_query = parse_qs(query, keep_blank_values=True)
     request_id = str(uuid.uuid4())
+    template = next(
+        (path for path in route.paths if path_pattern(path).fullmatch(raw_path)), route.path
+    )
     return {
-        "resource": route.path,
+        "resource": template,
         "path": raw_path,
         "httpMethod": route.method,
         "headers": {name: values[-1] for name, values in multi_headers.items()},
@@ -97,7 +100,7 @@ def build_event(
         "stageVariables": None,
         "requestContext": {
             "requestId": request_id,
-            "resourcePath": route.path,
+            "resourcePath": template,
             "httpMethod": route.method,
             "path": f"/local{raw_path}",
             "stage": "local",

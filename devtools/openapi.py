@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route
+from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, NAMESPACE_PARAMETER, Route
+from handlers.routes import path_parameters as path_parameters_of
+from resource_registry.namespaces import MAX_NAMESPACE_LENGTH
 from resource_registry.validation import (
     LIMIT_FIELDS,
     MAX_INTEGER,
@@ -22,6 +25,8 @@ from resource_registry.validation import (
     NAME_PATTERN,
     NAME_RULE,
     REQUIRED_LIMIT_FIELDS,
+    RESOURCE_NAME_PATTERN,
+    RESOURCE_NAME_RULE,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,9 +65,9 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _name_schema(description: str) -> dict[str, Any]:
+def _name_schema(description: str, pattern: re.Pattern[str] = NAME_PATTERN) -> dict[str, Any]:
     # JSON Schema patterns match anywhere; the service matches the whole name.
-    return {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$", "description": description}
+    return {"type": "string", "pattern": f"^{pattern.pattern}$", "description": description}
 
 
 def _integer(description: str) -> dict[str, Any]:
@@ -91,9 +96,14 @@ def _components() -> dict[str, Any]:
     }
     return {
         "schemas": {
-            "ResourceName": _name_schema(NAME_RULE),
+            "ResourceName": _name_schema(RESOURCE_NAME_RULE, RESOURCE_NAME_PATTERN),
             "LimitInput": limit_input,
-            "Limit": {**limit_input, "required": list(LIMIT_FIELDS), "description": "A limit."},
+            "Limit": {
+                **limit_input,
+                "required": [field for field in LIMIT_FIELDS if field != "burst"],
+                "description": "A limit; burst only where the table keeps one (not on tables of "
+                "zae-limiter 0.10 and later).",
+            },
             "SetDefaultsRequest": {
                 "type": "object",
                 "additionalProperties": False,
@@ -122,6 +132,19 @@ def _components() -> dict[str, Any]:
                         "items": _ref("Limit"),
                         "description": "Sorted by name, every default applied.",
                     },
+                },
+            },
+            "NamespaceList": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["namespaces"],
+                "properties": {
+                    "namespaces": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "The active namespaces, sorted ('default' alone on "
+                        "tables without namespaces).",
+                    }
                 },
             },
             "ResourceList": {
@@ -232,6 +255,18 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "success": (HTTPStatus.NO_CONTENT, {"description": "Deleted."}),
         "errors": COMMON_ERRORS + WRITE_ERRORS,
     },
+    "ListNamespaces": {
+        "summary": "The table's active namespaces.",
+        "parameters": [],
+        "success": (
+            HTTPStatus.OK,
+            {
+                "description": "The namespaces, sorted.",
+                "content": {JSON_MEDIA_TYPE: {"schema": _ref("NamespaceList")}},
+            },
+        ),
+        "errors": COMMON_ERRORS,
+    },
     "ListResources": {
         "summary": "The names of all resources with default limits (one read of the registry).",
         "parameters": [CONSISTENT],
@@ -247,26 +282,32 @@ OPERATIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def _operation(route: Route) -> dict[str, Any]:
+PATH_PARAMETERS = {
+    "resource": {
+        "description": "The resource's name, one percent-encoded segment ('/' as %2F).",
+        "schema": _ref("ResourceName"),
+    },
+    NAMESPACE_PARAMETER: {
+        "description": "The namespace's name; without this prefix the namespace is 'default'.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_NAMESPACE_LENGTH},
+    },
+}
+
+
+def _operation(route: Route, path: str) -> dict[str, Any]:
     if route.function_id not in OPERATIONS:
         raise ValueError(f"route {route.method} {route.path} ({route.function_id}) is undocumented")
     spec = OPERATIONS[route.function_id]
     path_parameters = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "description": "The resource's name, percent-encoded.",
-            "schema": _ref("ResourceName"),
-        }
-        for name in route.parameters
+        {"name": name, "in": "path", "required": True, **PATH_PARAMETERS[name]}
+        for name in path_parameters_of(path)
     ]
     success_status, success = spec["success"]
     responses = {str(success_status.value): success}
     for status in sorted(spec["errors"]):
         responses[str(status.value)] = _error(status)
     operation: dict[str, Any] = {
-        "operationId": route.function_id,
+        "operationId": route.function_id + ("" if path == route.path else "InNamespace"),
         "summary": spec["summary"],
         "parameters": path_parameters + spec["parameters"],
         "responses": responses,
@@ -280,7 +321,8 @@ def build_document(api_routes: tuple[Route, ...] = API_ROUTES) -> dict[str, Any]
     """The OpenAPI 3.0 document of ``api_routes``."""
     paths: dict[str, dict[str, Any]] = {}
     for route in api_routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        for path in route.paths:
+            paths.setdefault(path, {})[route.method.lower()] = _operation(route, path)
     return {
         "openapi": "3.0.3",
         "info": {

@@ -141,21 +141,24 @@ class RegistryApi(Construct):
 
     def _add_route(self, route: routes.Route, function: lambda_.IFunction) -> None:
         model = self._body_models.get(route)
-        method = self.rest_api.root.resource_for_path(route.path).add_method(
-            route.method,
-            # Only the deployed stage may invoke the function: no standing console test grant.
-            apigw.LambdaIntegration(function, allow_test_invoke=False),
-            authorization_type=apigw.AuthorizationType.IAM,
-            request_validator=self._validator,
-            request_parameters={f"method.request.path.{name}": True for name in route.parameters},
-            request_models={JSON_MEDIA_TYPE: model} if model else None,
-        )
-        acknowledge(
-            method,
-            "AwsSolutions-COG4",
-            "CONTRACT.md section 3: callers are IAM principals signing with SigV4, not Cognito "
-            "users, so the method uses AWS_IAM authorisation instead of a user pool",
-        )
+        for path in route.paths:
+            method = self.rest_api.root.resource_for_path(path).add_method(
+                route.method,
+                # Only the deployed stage may invoke the function: no standing console test grant.
+                apigw.LambdaIntegration(function, allow_test_invoke=False),
+                authorization_type=apigw.AuthorizationType.IAM,
+                request_validator=self._validator,
+                request_parameters={
+                    f"method.request.path.{name}": True for name in routes.path_parameters(path)
+                },
+                request_models={JSON_MEDIA_TYPE: model} if model else None,
+            )
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "docs/contract.md, HTTP API: callers are IAM principals signing with SigV4, not "
+                "Cognito users, so the method uses AWS_IAM authorisation instead of a user pool",
+            )
 
     def _acknowledge_findings(self) -> None:
         acknowledge(

@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.nag import acknowledge
+from resource_registry.backfill import SAMPLE_SIZE
 
 DEFAULT_TOTAL_SEGMENTS = 4
 # Segments run at once; DynamoDB spreads a parallel scan's segments over its partitions.
@@ -33,36 +34,43 @@ TOTAL_SEGMENTS = (
     f"($exists($states.input.total_segments) ? $states.input.total_segments"
     f" : {DEFAULT_TOTAL_SEGMENTS})"
 )
-# The function's event: the contract's four fields, from the segment's item or from the previous
-# run's summary (which carries the same four).
+# The function's event: the contract's fields, from the segment's item or from the previous run's
+# summary (which carries the same ones).
 NEXT_EVENT = {
     field: jsonata(f"$states.input.{field}")
-    for field in ("mode", "segment", "total_segments", "continuation")
+    for field in ("mode", "namespace", "segment", "total_segments", "continuation")
 }
-# A run's summary with the count of names it found, not the names: a segment's runs never find a
-# name twice (the token remembers the last one) and segments never share one, so counts add up
-# exactly and the payload stays far below Step Functions' 256 KB.
-RUN_SUMMARY = (
-    "$merge([$states.result.Payload,"
-    " {'resources_found': $count($states.result.Payload.resources_found)}])"
-)
-# The Map's output is a list of runs per segment: flatten it and add the runs up.
-MERGED_SUMMARY = """(
+# A run's summary holds counts and a bounded sample of names, never every name, so the runs of a
+# segment stay far below Step Functions' 256 KB whatever the registry's size.
+RUN_SUMMARY = "$states.result.Payload"
+COUNTS = "['resources_found', 'added', 'removed', 'unregistered', 'registered_without_defaults']"
+# The Map's output is a list of runs per segment: flatten it and add the runs up, exactly as
+# resource_registry.backfill.merge_summaries does for the local command.
+MERGED_SUMMARY = f"""(
   $runs := $reduce($states.input, $append, []);
-  {
+  $counts := {COUNTS};
+  {{
     'mode': $runs[0].mode,
     'total_segments': $runs[0].total_segments,
+    'namespace': $runs[0].namespace,
     'invocations': $count($runs),
-    'items_scanned': $sum($runs.items_scanned),
-    'capacity_consumed': $sum($runs.capacity_consumed),
+    'items_read': $sum($runs.items_read),
+    'capacity_consumed': $round($sum($runs.capacity_consumed), 1),
     'resources_found': $sum($runs.resources_found),
-    'added': $sort([$runs.added]),
-    'removed': $sort([$runs.removed]),
-    'drift': {
-      'unregistered': $sort([$runs.drift.unregistered]),
-      'registered_without_defaults': $sort([$runs.drift.registered_without_defaults])
-    }
-  }
+    'added': $sum($runs.added),
+    'removed': $sum($runs.removed),
+    'unregistered': $sum($runs.unregistered),
+    'registered_without_defaults': $sum($runs.registered_without_defaults),
+    'drift': $sum($runs.drift),
+    'sample': $merge($map($keys($runs[0].sample), function($k) {{
+      {{$k: [$sort($distinct([$lookup($runs.sample, $k)]))[[0..{SAMPLE_SIZE - 1}]]]}}
+    }})),
+    'namespaces': $merge([$map($sort($distinct([$keys($runs.namespaces)])), function($n) {{
+      {{$n: $merge($map($counts, function($k) {{
+        {{$k: $sum($lookup($lookup($runs.namespaces, $n), $k))}}
+      }}))}}
+    }})])
+  }}
 )"""
 
 
@@ -97,6 +105,7 @@ class BackfillFanOut(Construct):
             items=sfn.ProvideItems.jsonata(jsonata(f"[0..{TOTAL_SEGMENTS} - 1]")),
             jsonata_item_selector=jsonata(
                 "{'mode': $states.input.mode, 'segment': $states.context.Map.Item.Value,"
+                " 'namespace': $exists($states.input.namespace) ? $states.input.namespace : null,"
                 f" 'total_segments': {TOTAL_SEGMENTS}, 'continuation': null}}"
             ),
             max_concurrency=MAX_CONCURRENT_SEGMENTS,

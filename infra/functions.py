@@ -39,28 +39,40 @@ class TableAccess:
 
     actions: tuple[str, ...]
     leading_keys: tuple[str, ...] = ()
+    index: str | None = None  # on this index of the table instead of the table itself
 
     def statement(self, table_arn: str) -> iam.PolicyStatement:
-        """The IAM statement allowing these actions on the table (and not on its indexes)."""
+        """The IAM statement allowing these actions on the table, or on the one index named."""
         conditions = None
         if self.leading_keys:
             conditions = {
                 "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(self.leading_keys)}
             }
+        resource = f"{table_arn}/index/{self.index}" if self.index else table_arn
         return iam.PolicyStatement(
-            actions=list(self.actions), resources=[table_arn], conditions=conditions
+            actions=list(self.actions), resources=[resource], conditions=conditions
         )
 
 
 # TransactWriteItems is authorised per item action (Put, Update, Delete, ConditionCheck), so the
-# transactional handlers need exactly the item actions their transactions contain.
+# transactional handlers need exactly the item actions their transactions contain. Every API
+# function reads with GetItem: the layout's version record at a cold start, a namespace's id, a
+# composite config item.
 TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
     routes.LIST_RESOURCES.function_id: (TableAccess(("dynamodb:GetItem",)),),
+    # The Query reads the namespace items.
+    routes.LIST_NAMESPACES.function_id: (TableAccess(("dynamodb:Query", "dynamodb:GetItem")),),
     # The GetItem re-reads the version item: proof no write landed while the Query read.
     routes.GET_DEFAULTS.function_id: (TableAccess(("dynamodb:Query", "dynamodb:GetItem")),),
     routes.SET_DEFAULTS.function_id: (
         TableAccess(
-            ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+            (
+                "dynamodb:Query",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+            )
         ),
     ),
     # ConditionCheckItem: the version check of each chunk when a partition outgrows one transaction.
@@ -68,6 +80,7 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
         TableAccess(
             (
                 "dynamodb:Query",
+                "dynamodb:GetItem",
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:ConditionCheckItem",
@@ -79,7 +92,10 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
             ("dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem")
         ),
         # Backfill may change the registry item and nothing else: never a limit of a resource.
+        # A namespace's registry is under its id; its partition ends like every registry's.
         TableAccess(("dynamodb:UpdateItem",), leading_keys=(schema.SYSTEM_PARTITION,)),
+        # zae-limiter 0.10 and later: each namespace's resources, from its keys-only index.
+        TableAccess(("dynamodb:Query",), index=schema.GSI4_INDEX),
     ),
 }
 

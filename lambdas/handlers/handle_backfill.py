@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from resource_registry import service
 from resource_registry.backfill import BackfillRequest, RegistryReconciler
 from resource_registry.clients import dynamodb_client, table_name
 from resource_registry.observability import logger, metrics, tracer
@@ -20,9 +21,13 @@ from resource_registry.observability import logger, metrics, tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = BackfillRequest.from_event(event)
-    reconciler = RegistryReconciler(dynamodb_client(), table_name())
+    reconciler = RegistryReconciler(dynamodb_client(), table_name(), layout=service.table_layout())
     summary = reconciler.run(request, remaining_millis=context.get_remaining_time_in_millis)
-    metrics.add_metric(name="ResourcesRegistered", unit=MetricUnit.Count, value=len(summary.added))
-    metrics.add_metric(name="ResourcesPruned", unit=MetricUnit.Count, value=len(summary.removed))
+    metrics.add_metric(
+        name="ResourcesRegistered", unit=MetricUnit.Count, value=summary.total("added")
+    )
+    metrics.add_metric(
+        name="ResourcesPruned", unit=MetricUnit.Count, value=summary.total("removed")
+    )
     logger.info("backfill run", extra={"summary": summary.to_dict()})
     return summary.to_dict()

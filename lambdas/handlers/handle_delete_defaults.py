@@ -14,22 +14,23 @@ from handlers import routes
 from handlers.http_api import (
     build_resolver,
     log_mutation,
+    namespace_store,
     precondition,
     query_parameters,
     resource_parameter,
+    serve,
 )
 from resource_registry.observability import logger, metrics, tracer
-from resource_registry.service import default_store
 
 app = build_resolver()
 
 
-@app.route(routes.DELETE_DEFAULTS.resolver_path, method=routes.DELETE_DEFAULTS.method)
+@serve(app, routes.DELETE_DEFAULTS)
 def delete_defaults(**_path: str) -> Response[str]:
     event = app.current_event
     log_mutation(event, "delete defaults")
     query_parameters(event)
-    default_store().delete_defaults(resource_parameter(event), precondition(event))
+    namespace_store(event).delete_defaults(resource_parameter(event), precondition(event))
     metrics.add_metric(name="DefaultsDeleted", unit=MetricUnit.Count, value=1)
     return Response(HTTPStatus.NO_CONTENT)
 

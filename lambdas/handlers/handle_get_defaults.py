@@ -12,19 +12,22 @@ from handlers import routes
 from handlers.http_api import (
     build_resolver,
     defaults_response,
+    namespace_store,
     query_parameters,
     resource_parameter,
+    serve,
 )
 from resource_registry.observability import logger, metrics, tracer
-from resource_registry.service import default_store
 
 app = build_resolver()
 
 
-@app.route(routes.GET_DEFAULTS.resolver_path, method=routes.GET_DEFAULTS.method)
+@serve(app, routes.GET_DEFAULTS)
 def get_defaults(**_path: str) -> Response[str]:
     query_parameters(app.current_event)
-    return defaults_response(default_store().get_defaults(resource_parameter(app.current_event)))
+    return defaults_response(
+        namespace_store(app.current_event).get_defaults(resource_parameter(app.current_event))
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

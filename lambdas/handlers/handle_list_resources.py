@@ -8,22 +8,25 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers import routes
-from handlers.http_api import build_resolver, query_parameters
+from handlers.http_api import build_resolver, namespace_store, query_parameters, serve
 from resource_registry.errors import InvalidInputError
 from resource_registry.observability import logger, metrics, tracer
-from resource_registry.service import default_store
 
 app = build_resolver()
 CONSISTENT_VALUES = {"true": True, "false": False}
 
 
-@app.route(routes.LIST_RESOURCES.resolver_path, method=routes.LIST_RESOURCES.method)
-def list_resources() -> dict[str, list[str]]:
+@serve(app, routes.LIST_RESOURCES)
+def list_resources(**_path: str) -> dict[str, list[str]]:
     parameters = query_parameters(app.current_event, allowed=("consistent",))
     value = parameters.get("consistent", "false").lower()
     if value not in CONSISTENT_VALUES:
         raise InvalidInputError("consistent must be 'true' or 'false'")
-    return {"resources": default_store().list_resources(consistent=CONSISTENT_VALUES[value])}
+    return {
+        "resources": namespace_store(app.current_event).list_resources(
+            consistent=CONSISTENT_VALUES[value]
+        )
+    }
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

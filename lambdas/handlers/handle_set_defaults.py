@@ -14,26 +14,27 @@ from handlers.http_api import (
     build_resolver,
     defaults_response,
     log_mutation,
+    namespace_store,
     parse_json_body,
     parse_set_request,
     precondition,
     query_parameters,
     resource_parameter,
+    serve,
 )
 from resource_registry.observability import logger, metrics, tracer
-from resource_registry.service import default_store
 
 app = build_resolver()
 
 
-@app.route(routes.SET_DEFAULTS.resolver_path, method=routes.SET_DEFAULTS.method)
+@serve(app, routes.SET_DEFAULTS)
 def set_defaults(**_path: str) -> Response[str]:
     event = app.current_event
     log_mutation(event, "set defaults")
     query_parameters(event)
     resource = resource_parameter(event)
     limits = parse_set_request(parse_json_body(event), resource)
-    defaults = default_store().set_defaults(resource, limits, precondition(event))
+    defaults = namespace_store(event).set_defaults(resource, limits, precondition(event))
     metrics.add_metric(name="DefaultsSet", unit=MetricUnit.Count, value=1)
     return defaults_response(defaults)
 

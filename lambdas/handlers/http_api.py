@@ -14,18 +14,23 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from handlers.routes import JSON_MEDIA_TYPE
+from handlers.routes import JSON_MEDIA_TYPE, NAMESPACE_PARAMETER, Route
+from resource_registry import schema, service
 from resource_registry.errors import (
     ConcurrentUpdateError,
     InvalidInputError,
+    NamespaceNotFoundError,
     PreconditionFailedError,
     RegistryFullError,
     ResourceChangingError,
     ResourceNotFoundError,
     ServiceUnavailableError,
+    UnrepresentableLimitError,
+    UnsupportedTableError,
 )
 from resource_registry.model import Limit, Precondition, ResourceDefaults
 from resource_registry.observability import logger
+from resource_registry.store import RegistryStore
 from resource_registry.validation import parse_limits, validate_resource_name
 
 # 40 limits of the longest names and largest numbers fit in about 9 KB.
@@ -33,8 +38,8 @@ MAX_BODY_BYTES = 64 * 1024
 RETRY_AFTER_SECONDS = "1"
 # A valid body nests three levels ({"limits": [{...}]}); json's own limit varies with the stack.
 MAX_NESTING = 16
-# An ETag this API issues: a strong, quoted version number.
-ETAG_PATTERN = re.compile(r'"(\d{1,20})"')
+# An ETag this API issues: strong, quoted, a version and a digest of the limits.
+ETAG_PATTERN = re.compile(r'"(\d{1,20}-[0-9a-f]{12})"')
 
 
 class HttpError(Exception):
@@ -52,11 +57,15 @@ def build_resolver() -> APIGatewayRestResolver:
     statuses: list[tuple[type[Exception], HTTPStatus, bool]] = [
         (InvalidInputError, HTTPStatus.BAD_REQUEST, False),
         (ResourceNotFoundError, HTTPStatus.NOT_FOUND, False),
+        (NamespaceNotFoundError, HTTPStatus.NOT_FOUND, False),
         (PreconditionFailedError, HTTPStatus.PRECONDITION_FAILED, False),
         (ConcurrentUpdateError, HTTPStatus.CONFLICT, True),
         (RegistryFullError, HTTPStatus.CONFLICT, False),
+        (UnrepresentableLimitError, HTTPStatus.CONFLICT, False),
         (ResourceChangingError, HTTPStatus.SERVICE_UNAVAILABLE, True),
         (ServiceUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE, True),
+        # A table of a zae-limiter schema this service does not know: an operator must act.
+        (UnsupportedTableError, HTTPStatus.SERVICE_UNAVAILABLE, False),
     ]
     for error_class, status, retry_later in statuses:
         app.exception_handler(error_class)(_answer_with(status, retry_later))
@@ -82,6 +91,23 @@ def build_resolver() -> APIGatewayRestResolver:
         )
 
     return app
+
+
+def serve(app: APIGatewayRestResolver, route: Route) -> Any:
+    """Register the decorated function for every path of ``route``."""
+
+    def register(function: Any) -> Any:
+        for path in route.resolver_paths:
+            app.route(path, method=route.method)(function)
+        return function
+
+    return register
+
+
+def namespace_store(event: APIGatewayProxyEvent) -> RegistryStore:
+    """The store of the request's namespace (``default`` without the /namespaces prefix)."""
+    parameters = event.path_parameters or {}
+    return service.store_for(parameters.get(NAMESPACE_PARAMETER, schema.DEFAULT_NAMESPACE))
 
 
 def error_response(status: HTTPStatus, message: str, code: str) -> Response[str]:
@@ -152,16 +178,16 @@ def precondition(event: APIGatewayProxyEvent) -> Precondition | None:
         return None
     if header.strip() == "*":
         return Precondition()
-    versions = set()
+    etags = set()
     for tag in header.split(","):
         match = ETAG_PATTERN.fullmatch(tag.strip())
         if not match:
             raise PreconditionFailedError(
                 f"If-Match {tag.strip()[:80]!r} matches no ETag this API issues "
-                '(a quoted version, e.g. "3")'
+                '(quoted, as a GET answers it, e.g. "3-5d41402abc4b")'
             )
-        versions.add(int(match.group(1)))
-    return Precondition(frozenset(versions))
+        etags.add(match.group(1))
+    return Precondition(frozenset(etags))
 
 
 def query_parameters(event: APIGatewayProxyEvent, allowed: tuple[str, ...] = ()) -> dict[str, str]:
@@ -176,16 +202,18 @@ def query_parameters(event: APIGatewayProxyEvent, allowed: tuple[str, ...] = ())
     return {name: values[0] for name, values in multi.items()}
 
 
-def etag(version: int) -> str:
-    """The strong ETag of a resource at ``version``."""
-    return f'"{version}"'
+def etag(token: str) -> str:
+    """The strong ETag header value of a resource's ETag token."""
+    return f'"{token}"'
 
 
 def defaults_response(defaults: ResourceDefaults) -> Response[str]:
     """200 with the resource's limits and its ETag."""
-    body = {"resource": defaults.resource, "limits": [limit.to_dict() for limit in defaults.limits]}
     return Response(
-        HTTPStatus.OK, JSON_MEDIA_TYPE, json.dumps(body), headers={"ETag": etag(defaults.version)}
+        HTTPStatus.OK,
+        JSON_MEDIA_TYPE,
+        json.dumps(defaults.to_dict()),
+        headers={"ETag": etag(defaults.etag)},
     )
 
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 JSON_MEDIA_TYPE = "application/json"  # of every body the API takes or answers with
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+# Every /resources route is also served in a named namespace; without the prefix, "default".
+NAMESPACE_PREFIX = "/namespaces/{namespace}"
+NAMESPACE_PARAMETER = "namespace"
 
 
 @dataclass(frozen=True)
@@ -17,27 +20,22 @@ class Route:
     path: str  # API Gateway's template syntax: /resources/{resource}/defaults
     function_id: str  # the name of the function's construct
     module: str  # the handler module under handlers/
+    in_namespaces: bool = True  # also served under NAMESPACE_PREFIX
 
     @property
-    def parameters(self) -> tuple[str, ...]:
-        """The names of the path's parameters, in order."""
-        return tuple(PATH_PARAMETER.findall(self.path))
+    def paths(self) -> tuple[str, ...]:
+        """Every path the operation is served at: its own, and its namespaced twin."""
+        return (self.path, NAMESPACE_PREFIX + self.path) if self.in_namespaces else (self.path,)
 
     @property
-    def resolver_path(self) -> str:
-        """The path in Powertools' syntax: /resources/<resource>/defaults."""
-        return PATH_PARAMETER.sub(r"<\1>", self.path)
+    def resolver_paths(self) -> tuple[str, ...]:
+        """The paths in Powertools' syntax: /resources/<resource>/defaults."""
+        return tuple(PATH_PARAMETER.sub(r"<\1>", path) for path in self.paths)
 
     @property
-    def path_pattern(self) -> re.Pattern[str]:
-        """Matches a request path, one segment per parameter, as API Gateway does."""
-        segments = PATH_PARAMETER.split(self.path)
-        # split() alternates literal text and parameter names.
-        pattern = "".join(
-            f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part)
-            for index, part in enumerate(segments)
-        )
-        return re.compile(pattern)
+    def path_patterns(self) -> tuple[re.Pattern[str], ...]:
+        """Match a request path, one segment per parameter, as API Gateway does."""
+        return tuple(path_pattern(path) for path in self.paths)
 
     @property
     def handler(self) -> str:
@@ -51,9 +49,34 @@ DELETE_DEFAULTS = Route(
     "DELETE", "/resources/{resource}/defaults", "DeleteDefaults", "handle_delete_defaults"
 )
 LIST_RESOURCES = Route("GET", "/resources", "ListResources", "handle_list_resources")
+LIST_NAMESPACES = Route(
+    "GET", "/namespaces", "ListNamespaces", "handle_list_namespaces", in_namespaces=False
+)
 
-API_ROUTES: tuple[Route, ...] = (SET_DEFAULTS, GET_DEFAULTS, DELETE_DEFAULTS, LIST_RESOURCES)
+API_ROUTES: tuple[Route, ...] = (
+    SET_DEFAULTS,
+    GET_DEFAULTS,
+    DELETE_DEFAULTS,
+    LIST_RESOURCES,
+    LIST_NAMESPACES,
+)
 
 # Invoked by hand, never through the API.
 BACKFILL_FUNCTION_ID = "Backfill"
 BACKFILL_HANDLER = "handlers.handle_backfill.handler"
+
+
+def path_parameters(path: str) -> tuple[str, ...]:
+    """The names of a path's parameters, in order."""
+    return tuple(PATH_PARAMETER.findall(path))
+
+
+def path_pattern(path: str) -> re.Pattern[str]:
+    """Matches a request path, one segment per parameter, as API Gateway does."""
+    segments = PATH_PARAMETER.split(path)
+    # split() alternates literal text and parameter names.
+    pattern = "".join(
+        f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part)
+        for index, part in enumerate(segments)
+    )
+    return re.compile(pattern)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from resource_registry import clients
+from resource_registry import clients, service
 from tests.conftest import CallCounter, Table, api_call
 
 DEFAULTS = "/resources/{}/defaults"
@@ -33,7 +33,11 @@ def put(resource: str, count: int, **kwargs: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def calls(moto_table: Table) -> CallCounter:
-    """Counts the calls the handlers send (the fixture table's own client is not counted)."""
+    """Counts the calls the handlers send (the fixture table's own client is not counted).
+
+    The table's layout is found first, as a cold start does once per process.
+    """
+    service.table_layout()
     return CallCounter(clients.dynamodb_client())
 
 

@@ -107,20 +107,20 @@ def test_set_and_delete_write_in_one_transaction_each(moto_table: Table) -> None
 
 
 def test_a_stale_expected_version_is_refused_and_changes_nothing(moto_table: Table) -> None:
-    moto_table.store.set_defaults("gpt-4", [RPM])
+    stale = moto_table.store.set_defaults("gpt-4", [RPM]).etag
     moto_table.store.set_defaults("gpt-4", [TPM])
     before = moto_table.items()
     with pytest.raises(PreconditionFailedError):
-        moto_table.store.set_defaults("gpt-4", [RPM], Precondition(frozenset({1})))
+        moto_table.store.set_defaults("gpt-4", [RPM], Precondition(frozenset({stale})))
     with pytest.raises(PreconditionFailedError):
-        moto_table.store.delete_defaults("gpt-4", Precondition(frozenset({1})))
+        moto_table.store.delete_defaults("gpt-4", Precondition(frozenset({stale})))
     assert moto_table.items() == before
 
 
 def test_the_current_expected_version_is_accepted(moto_table: Table) -> None:
-    version = moto_table.store.set_defaults("gpt-4", [RPM]).version
+    etag = moto_table.store.set_defaults("gpt-4", [RPM]).etag
     assert (
-        moto_table.store.set_defaults("gpt-4", [TPM], Precondition(frozenset({version}))).version
+        moto_table.store.set_defaults("gpt-4", [TPM], Precondition(frozenset({etag}))).version
         == 2
     )
 
@@ -139,7 +139,7 @@ def test_limits_written_by_another_program_are_at_version_zero(moto_table: Table
     defaults = moto_table.store.get_defaults("legacy")
     assert defaults.version == 0
     assert defaults.limits == (Limit("rpm", 5, 5, 5, 1),)
-    moto_table.store.set_defaults("legacy", [TPM], Precondition(frozenset({0})))
+    moto_table.store.set_defaults("legacy", [TPM], Precondition(frozenset({defaults.etag})))
     assert moto_table.registry() == {"legacy"}
     assert moto_table.store.get_defaults("legacy").limits == (TPM,)
 

@@ -13,6 +13,7 @@ from resource_registry.validation import (
     MAX_INTEGER,
     parse_limit,
     parse_limits,
+    validate_name,
     validate_resource_name,
 )
 
@@ -35,7 +36,7 @@ def test_valid_names_pass(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["", "4o", "-x", "a#b", "a/b", "a b", "modèle", "a" * 65, "a%2Fb", "a\x00", 42, None],
+    ["", "4o", "-x", "a#b", "/ab", "a b", "modèle", "a" * 65, "a%2Fb", "a\x00", 42, None],
 )
 def test_invalid_names_are_refused_with_the_rule(name: Any) -> None:
     with pytest.raises(InvalidInputError, match="resource name"):
@@ -99,16 +100,35 @@ def test_limits_must_be_a_list_of_objects(value: Any) -> None:
         parse_limits(value)
 
 
-def contract_allows(name: str) -> bool:
-    """CONTRACT.md section 2's rule, written out without a regular expression."""
-    allowed = string.ascii_letters + string.digits + "_.-"
+def contract_allows(name: str, also: str = "") -> bool:
+    """The contract's name rule, written out without a regular expression."""
+    allowed = string.ascii_letters + string.digits + "_.-" + also
     return 1 <= len(name) <= 64 and name[0] in string.ascii_letters and set(name) <= set(allowed)
 
 
-@given(st.text(alphabet=string.printable + "éß#/\n\x00", max_size=70))
-def test_a_name_is_accepted_exactly_when_the_contract_allows_it(name: str) -> None:
-    if contract_allows(name):
+@given(st.text(alphabet=string.printable + "éß#/:\n\x00", max_size=70))
+def test_a_resource_name_is_accepted_exactly_when_the_contract_allows_it(name: str) -> None:
+    if contract_allows(name, also="/:"):
         assert validate_resource_name(name) == name
     else:
         with pytest.raises(InvalidInputError):
             validate_resource_name(name)
+
+
+@given(st.text(alphabet=string.printable + "éß#/:\n\x00", max_size=70))
+def test_a_limit_name_is_accepted_exactly_when_the_contract_allows_it(name: str) -> None:
+    if contract_allows(name):
+        assert validate_name(name, "limit name") == name
+    else:
+        with pytest.raises(InvalidInputError):
+            validate_name(name, "limit name")
+
+
+@pytest.mark.parametrize("name", ["openai/gpt-4", "anthropic.claude-v2:1", "llama3:8b"])
+def test_zae_limiter_resource_names_are_valid(name: str) -> None:
+    assert validate_resource_name(name) == name
+
+
+def test_the_limit_name_wcu_is_reserved() -> None:
+    with pytest.raises(InvalidInputError, match="reserved"):
+        parse_limit({"name": "wcu", "capacity": 1, "refill_period_seconds": 1})

@@ -37,3 +37,15 @@ class RegistryFullError(RegistryError):
 
 class InvalidContinuationError(InvalidInputError):
     """A backfill continuation token is malformed or belongs to another segment."""
+
+
+class NamespaceNotFoundError(RegistryError):
+    """The namespace does not exist on this table, or it was deleted."""
+
+
+class UnrepresentableLimitError(RegistryError):
+    """The resource holds a limit the API cannot represent; a write would silently drop it."""
+
+
+class UnsupportedTableError(RegistryError):
+    """The table's layout is one this service does not know (say, a newer zae-limiter schema)."""

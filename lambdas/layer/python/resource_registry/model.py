@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -16,22 +16,38 @@ class Limit:
     refill_amount: int
     refill_period_seconds: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self, with_burst: bool = True) -> dict[str, Any]:
+        """The limit as the API shows it; ``with_burst`` False where the table stores no burst."""
+        shown: dict[str, Any] = {"name": self.name, "capacity": self.capacity}
+        if with_burst:
+            shown["burst"] = self.burst
+        shown["refill_amount"] = self.refill_amount
+        shown["refill_period_seconds"] = self.refill_period_seconds
+        return shown
 
 
 @dataclass(frozen=True)
 class Precondition:
-    """What a write requires first: that the resource has defaults and, when ``versions`` is not
-    empty, that its version is one of them."""
+    """What a write requires first: that the resource has defaults and, when ``etags`` is not
+    empty, that its current ETag is one of them."""
 
-    versions: frozenset[int] = frozenset()
+    etags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class ResourceDefaults:
-    """A resource's whole set of default limits, sorted by name, and the version it was read at."""
+    """A resource's whole set of default limits, sorted by name, and the ETag it was read at."""
 
     resource: str
     limits: tuple[Limit, ...]
     version: int
+    etag: str
+    # False where the table keeps no burst (zae-limiter 0.10 and later): the API omits it.
+    stores_burst: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """The body the API answers with."""
+        return {
+            "resource": self.resource,
+            "limits": [limit.to_dict(self.stores_burst) for limit in self.limits],
+        }

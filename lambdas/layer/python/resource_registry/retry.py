@@ -6,6 +6,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from resource_registry.dynamodb import RetryableWriteError
+from resource_registry.errors import ConcurrentUpdateError, ServiceUnavailableError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -24,3 +30,29 @@ class RetryPolicy:
         """Sleep before try number ``attempt + 1`` (``attempt`` counts from 1)."""
         ceiling = min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (attempt - 1))
         self.sleep(random.uniform(0, ceiling))
+
+
+def with_retries(policy: RetryPolicy, operation: Callable[[], T]) -> T:
+    """Run ``operation`` until it does not lose a race, within ``policy``'s bounds.
+
+    When the tries run out: ServiceUnavailableError if DynamoDB was throttling, else
+    ConcurrentUpdateError.
+    """
+    deadline = policy.clock() + policy.max_elapsed_seconds
+    for attempt in range(1, policy.max_attempts + 1):
+        try:
+            return operation()
+        except RetryableWriteError as retry:
+            last_failure = retry
+        if attempt == policy.max_attempts:
+            break
+        policy.pause(attempt)
+        if policy.clock() >= deadline:
+            break
+    if last_failure.throttled:
+        raise ServiceUnavailableError("DynamoDB is throttling or unavailable; try again") from (
+            last_failure
+        )
+    raise ConcurrentUpdateError("the write kept losing to concurrent writers; try again") from (
+        last_failure
+    )

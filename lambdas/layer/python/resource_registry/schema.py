@@ -1,7 +1,8 @@
 """Key builders and attribute names for every record this service reads or writes.
 
-The layout is zae-limiter's flat schema (release 0.6); see CONTRACT.md section 1. No key string is
-spelled out anywhere else in the code base.
+zae-limiter's table has had three layouts (docs/contract.md, "Table layouts"): flat limit items
+(0.6-0.7), one ``#CONFIG`` item per resource (0.8-0.9), and the same under a namespace id prefix
+with GSI4 keys (0.10 and later). Every key string of all three is spelled out here and nowhere else.
 """
 
 from __future__ import annotations
@@ -10,16 +11,25 @@ from typing import Any
 
 PARTITION_KEY = "PK"
 SORT_KEY = "SK"
+# zae-limiter's namespace-scoped discovery index (keys only), on namespaced tables.
+GSI4_INDEX = "GSI4"
+GSI4_PARTITION_KEY = "GSI4PK"
+GSI4_SORT_KEY = "GSI4SK"
 
 RESOURCE_PREFIX = "RESOURCE#"
 LIMIT_PREFIX = "#LIMIT#"
 SYSTEM_PARTITION = "SYSTEM#"
 RESOURCES_SORT_KEY = "#RESOURCES"
-# Bookkeeping for optimistic concurrency; its SK does not begin with #LIMIT#, so other readers
-# (zae-limiter) ignore it.
+CONFIG_SORT_KEY = "#CONFIG"
+# The resource's version item on the flat layout, and zae-limiter's version record in SYSTEM#.
+# A resource's version item's SK does not begin with #LIMIT#, so zae-limiter ignores it.
 VERSION_SORT_KEY = "#VERSION"
+# Namespaces (namespaced layout): items under the reserved namespace "_".
+RESERVED_NAMESPACE = "_"
+DEFAULT_NAMESPACE = "default"
+NAMESPACE_SORT_PREFIX = "#NAMESPACE#"
 
-# Attributes of a limit item.
+# Attributes of a flat limit item.
 ATTR_RESOURCE = "resource"
 ATTR_LIMIT_NAME = "limit_name"
 ATTR_CAPACITY = "capacity"
@@ -27,54 +37,137 @@ ATTR_BURST = "burst"
 ATTR_REFILL_AMOUNT = "refill_amount"
 ATTR_REFILL_PERIOD_SECONDS = "refill_period_seconds"
 ATTR_CONFIG_VERSION = "config_version"
-# Attribute of the version item.
+# Attribute of the flat layout's version item.
 ATTR_VERSION = "version"
 # Attribute of the registry item: a string set, absent when no resource has defaults.
 ATTR_RESOURCES = "resources"
+# Attribute of zae-limiter's version record.
+ATTR_SCHEMA_VERSION = "schema_version"
+# Attributes of a namespace item.
+ATTR_NAMESPACE_ID = "namespace_id"
+ATTR_NAMESPACE_NAME = "namespace_name"
+ATTR_NAMESPACE_STATUS = "status"
+NAMESPACE_ACTIVE = "active"
+
+# A composite config item stores limit ``x`` as l_x_cp, l_x_ra, l_x_rp (and l_x_bx on 0.8-0.9);
+# a windowed limit (reset_after) under w_ instead of l_.
+LIMIT_ATTRIBUTE_PREFIX = "l_"
+WINDOWED_LIMIT_ATTRIBUTE_PREFIX = "w_"
+FIELD_CAPACITY = "cp"
+FIELD_BURST = "bx"
+FIELD_REFILL_AMOUNT = "ra"
+FIELD_REFILL_PERIOD = "rp"
+NUMBER_FIELDS = (FIELD_CAPACITY, FIELD_BURST, FIELD_REFILL_AMOUNT, FIELD_REFILL_PERIOD)
+# Fields of a limit the API cannot represent: a schedule, a reset schedule or window, a soft flag.
+UNREPRESENTABLE_FIELDS = ("sched", "rsched", "rsa", "soft")
+# Item-level schedules of a config item: they too change what its limits mean.
+ITEM_SCHEDULE_ATTRIBUTES = ("sched", "rsched")
 
 Key = dict[str, dict[str, str]]
 
 
-def resource_pk(resource: str) -> str:
+def namespace_prefix(namespace_id: str | None) -> str:
+    """The prefix of every key in a namespace: ``{id}/`` on the namespaced layout, else empty."""
+    return f"{namespace_id}/" if namespace_id is not None else ""
+
+
+def resource_pk(resource: str, prefix: str = "") -> str:
     """The partition key that holds a resource's default limits."""
-    return f"{RESOURCE_PREFIX}{resource}"
+    return f"{prefix}{RESOURCE_PREFIX}{resource}"
+
+
+def system_pk(prefix: str = "") -> str:
+    """The partition of a namespace's system records (the registry among them)."""
+    return f"{prefix}{SYSTEM_PARTITION}"
 
 
 def limit_sk(limit_name: str) -> str:
-    """The sort key of one default limit."""
+    """The sort key of one flat default limit."""
     return f"{LIMIT_PREFIX}{limit_name}"
 
 
-def limit_key(resource: str, limit_name: str) -> Key:
-    """The key of one default limit item of a resource."""
-    return _key(resource_pk(resource), limit_sk(limit_name))
+def limit_key(resource: str, limit_name: str, prefix: str = "") -> Key:
+    """The key of one flat default limit item of a resource."""
+    return _key(resource_pk(resource, prefix), limit_sk(limit_name))
 
 
-def version_key(resource: str) -> Key:
-    """The key of a resource's version item (the ETag's source)."""
-    return _key(resource_pk(resource), VERSION_SORT_KEY)
+def version_key(resource: str, prefix: str = "") -> Key:
+    """The key of a resource's version item (flat layout)."""
+    return _key(resource_pk(resource, prefix), VERSION_SORT_KEY)
 
 
-def registry_key() -> Key:
-    """The key of the resource registry item."""
-    return _key(SYSTEM_PARTITION, RESOURCES_SORT_KEY)
+def config_key(resource: str, prefix: str = "") -> Key:
+    """The key of a resource's composite config item."""
+    return _key(resource_pk(resource, prefix), CONFIG_SORT_KEY)
 
 
-def resource_from_pk(pk: str) -> str | None:
+def registry_key(prefix: str = "") -> Key:
+    """The key of a namespace's resource registry item."""
+    return _key(system_pk(prefix), RESOURCES_SORT_KEY)
+
+
+def schema_version_keys() -> tuple[Key, Key]:
+    """Where zae-limiter keeps its version record: namespaced tables first, then older ones."""
+    return (
+        _key(system_pk(namespace_prefix(RESERVED_NAMESPACE)), VERSION_SORT_KEY),
+        _key(system_pk(), VERSION_SORT_KEY),
+    )
+
+
+def namespace_pk() -> str:
+    """The partition of the namespace items."""
+    return system_pk(namespace_prefix(RESERVED_NAMESPACE))
+
+
+def namespace_key(name: str) -> Key:
+    """The key of the item that maps a namespace name to its id."""
+    return _key(namespace_pk(), f"{NAMESPACE_SORT_PREFIX}{name}")
+
+
+def resource_from_pk(pk: str, prefix: str = "") -> str | None:
     """The resource name in a resource partition key, or None for any other partition."""
-    if pk.startswith(RESOURCE_PREFIX):
-        return pk[len(RESOURCE_PREFIX) :]
+    head = f"{prefix}{RESOURCE_PREFIX}"
+    if pk.startswith(head):
+        return pk[len(head) :]
     return None
 
 
 def limit_name_from_sk(sk: str) -> str:
-    """The limit name in a limit sort key."""
+    """The limit name in a flat limit sort key."""
     return sk[len(LIMIT_PREFIX) :]
 
 
 def is_limit_sk(sk: str) -> bool:
-    """Whether a sort key is that of a default limit (as opposed to bookkeeping)."""
+    """Whether a sort key is that of a flat default limit (as opposed to bookkeeping)."""
     return sk.startswith(LIMIT_PREFIX)
+
+
+def limit_attribute(limit_name: str, field: str, windowed: bool = False) -> str:
+    """The name of one field of a limit on a composite config item."""
+    prefix = WINDOWED_LIMIT_ATTRIBUTE_PREFIX if windowed else LIMIT_ATTRIBUTE_PREFIX
+    return f"{prefix}{limit_name}_{field}"
+
+
+def config_limit_names(item: dict[str, Any]) -> dict[str, bool]:
+    """The limits a config item stores (found by their capacity), and whether each is windowed."""
+    names: dict[str, bool] = {}
+    suffix = f"_{FIELD_CAPACITY}"
+    for attribute in item:
+        if not attribute.endswith(suffix):
+            continue
+        for prefix, windowed in (
+            (LIMIT_ATTRIBUTE_PREFIX, False),
+            (WINDOWED_LIMIT_ATTRIBUTE_PREFIX, True),
+        ):
+            name = attribute[len(prefix) : -len(suffix)]
+            if attribute.startswith(prefix) and name:
+                names[name] = windowed
+    return names
+
+
+def is_limit_attribute(attribute: str) -> bool:
+    """Whether a config item attribute belongs to a limit (l_* or w_*)."""
+    return attribute.startswith((LIMIT_ATTRIBUTE_PREFIX, WINDOWED_LIMIT_ATTRIBUTE_PREFIX))
 
 
 def table_key_definition() -> dict[str, Any]:

@@ -1,20 +1,47 @@
-"""The process-wide store, made on first use so importing a handler costs no client."""
+"""The process-wide table layout and namespaces, found on first use (a cold start), and stores.
+
+Importing a handler costs no client. A table whose layout cannot be served answers every request
+with UnsupportedTableError, and is looked at again on the next request (an operator may fix it).
+"""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
+from resource_registry import schema
 from resource_registry.clients import dynamodb_client, table_name
+from resource_registry.detection import LAYOUT_VARIABLE, detect_layout
+from resource_registry.layouts import Layout
+from resource_registry.namespaces import NamespaceDirectory
 from resource_registry.store import RegistryStore
 
 
 @cache
+def table_layout() -> Layout:
+    """The layout of the configured table (detected, or named by TABLE_LAYOUT)."""
+    return detect_layout(dynamodb_client(), table_name(), os.environ.get(LAYOUT_VARIABLE))
+
+
+@cache
+def namespaces() -> NamespaceDirectory:
+    """The namespaces of the configured table."""
+    return NamespaceDirectory(dynamodb_client(), table_name(), table_layout())
+
+
+def store_for(namespace: str = schema.DEFAULT_NAMESPACE) -> RegistryStore:
+    """The store over one namespace of the configured table; NamespaceNotFoundError if none."""
+    scope = namespaces().resolve(namespace)
+    return RegistryStore(dynamodb_client(), table_name(), layout=table_layout(), scope=scope)
+
+
 def default_store() -> RegistryStore:
-    """The RegistryStore over the configured table and client."""
-    return RegistryStore(dynamodb_client(), table_name())
+    """The store over the default namespace."""
+    return store_for(schema.DEFAULT_NAMESPACE)
 
 
 def reset() -> None:
-    """Forget the cached client and store (tests switch endpoints between cases)."""
-    default_store.cache_clear()
+    """Forget the cached client, layout and namespaces (tests switch tables between cases)."""
+    namespaces.cache_clear()
+    table_layout.cache_clear()
     dynamodb_client.cache_clear()

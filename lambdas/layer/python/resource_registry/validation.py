@@ -14,6 +14,11 @@ from resource_registry.model import Limit
 
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 NAME_RULE = "1 to 64 characters: a letter, then letters, digits, '_', '.' or '-'"
+# zae-limiter's resource rule: '/' groups by provider (openai/gpt-4), ':' tags (llama3:8b).
+RESOURCE_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-/:]{0,63}")
+RESOURCE_NAME_RULE = "1 to 64 characters: a letter, then letters, digits, '_', '.', '-', '/' or ':'"
+# zae-limiter's own infrastructure limit (DynamoDB write capacity per partition).
+RESERVED_LIMIT_NAMES = frozenset({"wcu"})
 MIN_LIMITS = 1
 MAX_LIMITS = 40
 # JSON clients (JavaScript among them) lose precision above 2**53 - 1.
@@ -24,18 +29,21 @@ OPTIONAL_LIMIT_FIELDS = ("burst", "refill_amount")
 LIMIT_FIELDS = REQUIRED_LIMIT_FIELDS + OPTIONAL_LIMIT_FIELDS
 
 
-def validate_name(value: object, what: str) -> str:
-    """Return ``value`` if it is a valid resource or limit name; ``what`` names it in the error."""
+def validate_name(
+    value: object, what: str, pattern: re.Pattern[str] = NAME_PATTERN, rule: str = NAME_RULE
+) -> str:
+    """Return ``value`` if it is a valid limit name (or matches ``pattern``); ``what`` names it
+    in the error."""
     if not isinstance(value, str):
-        raise InvalidInputError(f"{what} must be a string ({NAME_RULE})")
-    if not NAME_PATTERN.fullmatch(value):
-        raise InvalidInputError(f"{what} {_shorten(value)!r} is not valid: {NAME_RULE}")
+        raise InvalidInputError(f"{what} must be a string ({rule})")
+    if not pattern.fullmatch(value):
+        raise InvalidInputError(f"{what} {_shorten(value)!r} is not valid: {rule}")
     return value
 
 
 def validate_resource_name(value: object) -> str:
     """Return ``value`` if it is a valid resource name."""
-    return validate_name(value, "resource name")
+    return validate_name(value, "resource name", RESOURCE_NAME_PATTERN, RESOURCE_NAME_RULE)
 
 
 def parse_limits(value: object) -> tuple[Limit, ...]:
@@ -72,6 +80,10 @@ def parse_limit(value: object, index: int = 0) -> Limit:
     if missing:
         raise InvalidInputError(f"{where} is missing {', '.join(map(repr, missing))}")
     name = validate_name(value["name"], f"{where}.name")
+    if name in RESERVED_LIMIT_NAMES:
+        raise InvalidInputError(
+            f"{where}.name {name!r} is reserved: zae-limiter uses it for its own write capacity"
+        )
     capacity = _positive_integer(value, "capacity", where)
     burst = _positive_integer(value, "burst", where, default=capacity)
     if burst < capacity:

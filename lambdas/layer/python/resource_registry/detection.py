@@ -1,0 +1,71 @@
+"""Which layout a table uses: an operator's override, zae-limiter's version record, or its data.
+
+Read once per process (a cold start): at most a few GetItems and one small Query.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from resource_registry import schema
+from resource_registry.dynamodb import call_dynamodb
+from resource_registry.errors import UnsupportedTableError
+from resource_registry.layouts import (
+    LAYOUTS,
+    CompositeLayout,
+    FlatLayout,
+    Layout,
+    NamespacedLayout,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# The environment variable (set by the CDK context value tableLayout) that skips detection.
+LAYOUT_VARIABLE = "TABLE_LAYOUT"
+# zae-limiter's schema_version values, as its releases write them in the version record.
+SCHEMA_LAYOUTS: dict[str, type[Layout]] = {
+    "1.0.0": FlatLayout,  # 0.6, 0.7
+    "0.8.0": CompositeLayout,  # 0.8, 0.9
+    "0.10.0": NamespacedLayout,  # 0.10 to 0.17
+}
+
+
+def detect_layout(client: DynamoDBClient, table_name: str, override: str | None) -> Layout:
+    """The layout of ``table_name``; UnsupportedTableError for a schema this service lacks."""
+    if override:
+        if override not in LAYOUTS:
+            raise UnsupportedTableError(
+                f"{LAYOUT_VARIABLE}={override!r} is not a layout this service knows "
+                f"({', '.join(LAYOUTS)})"
+            )
+        return LAYOUTS[override](client, table_name)
+    return _layout_class(client, table_name)(client, table_name)
+
+
+def _layout_class(client: DynamoDBClient, table_name: str) -> type[Layout]:
+    for key in schema.schema_version_keys():
+        record = _get(client, table_name, key)
+        if record is not None:
+            version = record.get(schema.ATTR_SCHEMA_VERSION, {}).get("S", "")
+            if version not in SCHEMA_LAYOUTS:
+                raise UnsupportedTableError(
+                    f"the table holds zae-limiter schema version {version!r}, which this service "
+                    f"does not know (it serves {', '.join(SCHEMA_LAYOUTS)}); upgrade the service, "
+                    f"or set {LAYOUT_VARIABLE} if you know the layout"
+                )
+            return SCHEMA_LAYOUTS[version]
+    # Tables made by zae-limiter's create_table() alone have no version record: look at the data.
+    if _get(client, table_name, schema.namespace_key(schema.DEFAULT_NAMESPACE)) is not None:
+        return NamespacedLayout
+    registry = _get(client, table_name, schema.registry_key()) or {}
+    for resource in sorted(registry.get(schema.ATTR_RESOURCES, {}).get("SS", []))[:1]:
+        if _get(client, table_name, schema.config_key(resource)) is not None:
+            return CompositeLayout
+    return FlatLayout
+
+
+def _get(client: DynamoDBClient, table_name: str, key: schema.Key) -> dict[str, Any] | None:
+    response = call_dynamodb(client.get_item, TableName=table_name, Key=key, ConsistentRead=True)
+    item: dict[str, Any] | None = response.get("Item")
+    return item

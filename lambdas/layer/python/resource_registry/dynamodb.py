@@ -1,0 +1,116 @@
+"""DynamoDB calls and the translation of their errors into domain errors.
+
+One place decides what a DynamoDB failure means: throttling and timeouts become
+ServiceUnavailableError; a transaction that lost a race becomes RetryableWriteError, which the
+retry loop (retry.py) turns into a fresh try; anything else re-raises as it is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from resource_registry.errors import RegistryFullError, ServiceUnavailableError
+
+T = TypeVar("T")
+
+# Cancellation reasons that mean "someone else got there first" or "slow down": worth a fresh try.
+RETRYABLE_CANCELLATION_CODES = frozenset(
+    {
+        "ConditionalCheckFailed",
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    }
+)
+# Of those, the ones that mean DynamoDB lacked capacity: when retries run out, it is unavailable.
+THROTTLING_CANCELLATION_CODES = frozenset(
+    {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
+RETRYABLE_ERROR_CODES = frozenset(
+    {"TransactionInProgressException", "TransactionConflictException"}
+)
+UNAVAILABLE_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+# DynamoDB allows 100 actions per transaction.
+MAX_TRANSACT_ACTIONS = 100
+
+REGISTRY_FULL_MESSAGE = (
+    "the resource registry is full: adding this name would exceed DynamoDB's 400 KB item size "
+    "limit on the registry item; delete unused resources' defaults first"
+)
+
+
+class RetryableWriteError(Exception):
+    """A transaction lost a race or was throttled; the operation starts over from its read."""
+
+    def __init__(self, code: str, reasons: Sequence[str] = ()) -> None:
+        super().__init__(code)
+        self.reasons = list(reasons)
+
+    @property
+    def throttled(self) -> bool:
+        """Cancelled for capacity alone, not because another writer won."""
+        codes = {reason for reason in self.reasons if reason != "None"}
+        return bool(codes) and codes <= THROTTLING_CANCELLATION_CODES
+
+
+def call_dynamodb(method: Callable[..., T], **kwargs: Any) -> T:
+    """Call one DynamoDB operation, turning throttling and timeouts into ServiceUnavailableError."""
+    try:
+        return method(**kwargs)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in UNAVAILABLE_ERROR_CODES:
+            raise ServiceUnavailableError(
+                "DynamoDB is throttling or unavailable; try again"
+            ) from error
+        raise
+    except BotoCoreError as error:
+        raise ServiceUnavailableError("DynamoDB did not answer in time; try again") from error
+
+
+def transact(client: Any, actions: list[dict[str, Any]], registry_index: int | None) -> None:
+    """Commit ``actions`` in one TransactWriteItems.
+
+    ``registry_index`` is the position of the registry update, the one item that can outgrow
+    DynamoDB's item size limit: a failure there is RegistryFullError.
+    """
+    try:
+        # The token makes botocore's resend of a timed-out commit apply at most once.
+        call_dynamodb(
+            client.transact_write_items,
+            TransactItems=actions,
+            ClientRequestToken=str(uuid.uuid4()),
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "TransactionCanceledException":
+            reasons = [
+                reason.get("Code", "None")
+                for reason in error.response.get("CancellationReasons", [])
+            ]
+            # Limit and config items are a few KB at most; only the registry can outgrow an item.
+            if registry_index is not None and _reason_at(reasons, registry_index) == (
+                "ValidationError"
+            ):
+                raise RegistryFullError(REGISTRY_FULL_MESSAGE) from error
+            if any(reason in RETRYABLE_CANCELLATION_CODES for reason in reasons):
+                raise RetryableWriteError(code, reasons) from error
+        if code in RETRYABLE_ERROR_CODES:
+            raise RetryableWriteError(code) from error
+        raise
+
+
+def _reason_at(reasons: list[str], index: int) -> str | None:
+    return reasons[index] if len(reasons) > index else None
