@@ -634,7 +634,7 @@ def run_harness(config: HarnessConfig) -> HarnessReport:
         main.checkpoint()
     verified = RegistryReconciler(new_client(), main.name).run(BackfillRequest(Mode.VERIFY))
     if verified.drift:
-        main.violation(f"verify after the run found drift: {verified.to_dict()['sample']}")
+        main.violation(f"verify after the run found drift: {verified.drift}")
     return main.report
 
 

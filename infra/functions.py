@@ -35,7 +35,8 @@ TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
 @dataclass(frozen=True)
 class TableAccess:
-    """DynamoDB actions a function may call on the table, only on ``leading_keys`` when given."""
+    """DynamoDB actions a function may call on the table, only on partitions matching
+    ``leading_keys`` (IAM wildcards) when given."""
 
     actions: tuple[str, ...]
     leading_keys: tuple[str, ...] = ()
@@ -46,7 +47,7 @@ class TableAccess:
         conditions = None
         if self.leading_keys:
             conditions = {
-                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(self.leading_keys)}
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(self.leading_keys)}
             }
         resource = f"{table_arn}/index/{self.index}" if self.index else table_arn
         return iam.PolicyStatement(
@@ -92,8 +93,11 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
             ("dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem")
         ),
         # Backfill may change the registry item and nothing else: never a limit of a resource.
-        # A namespace's registry is under its id; its partition ends like every registry's.
-        TableAccess(("dynamodb:UpdateItem",), leading_keys=(schema.SYSTEM_PARTITION,)),
+        # A namespace's registry partition is "{id}/SYSTEM#"; names never contain '#'.
+        TableAccess(
+            ("dynamodb:UpdateItem",),
+            leading_keys=(schema.SYSTEM_PARTITION, f"*/{schema.SYSTEM_PARTITION}"),
+        ),
         # zae-limiter 0.10 and later: each namespace's resources, from its keys-only index.
         TableAccess(("dynamodb:Query",), index=schema.GSI4_INDEX),
     ),

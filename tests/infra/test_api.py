@@ -57,8 +57,9 @@ def methods(synthesized: Synthesized) -> list[dict[str, Any]]:
 
 
 def model_schema(synthesized: Synthesized) -> dict[str, Any]:
-    (method,) = [m for m in methods(synthesized) if m["Properties"]["HttpMethod"] == "PUT"]
-    model_id = method["Properties"]["RequestModels"]["application/json"]["Ref"]
+    puts = [m for m in methods(synthesized) if m["Properties"]["HttpMethod"] == "PUT"]
+    # The same model validates the PUT in every namespace.
+    (model_id,) = {m["Properties"]["RequestModels"]["application/json"]["Ref"] for m in puts}
     schema: dict[str, Any] = synthesized.resources[model_id]["Properties"]["Schema"]
     return schema
 
@@ -68,11 +69,13 @@ def test_api_serves_exactly_the_routes_of_the_route_table(synthesized: Synthesiz
         (method["Properties"]["HttpMethod"], method_path(synthesized, method))
         for method in methods(synthesized)
     }
-    assert served == {(route.method, route.path) for route in routes.API_ROUTES}
+    assert served == {(route.method, path) for route in routes.API_ROUTES for path in route.paths}
 
 
 def test_each_method_invokes_its_routes_handler(synthesized: Synthesized) -> None:
-    by_method = {(route.method, route.path): route.handler for route in routes.API_ROUTES}
+    by_method = {
+        (route.method, path): route.handler for route in routes.API_ROUTES for path in route.paths
+    }
     for method in methods(synthesized):
         key = (method["Properties"]["HttpMethod"], method_path(synthesized, method))
         assert method["Properties"]["Integration"]["Type"] == "AWS_PROXY"

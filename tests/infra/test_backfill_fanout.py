@@ -50,6 +50,7 @@ def test_each_segment_loops_on_its_continuation_until_done(synthesized: Synthesi
     assert task["Arguments"]["FunctionName"] == FUNCTION_ARN
     assert set(task["Arguments"]["Payload"]) == {
         "mode",
+        "namespace",
         "segment",
         "total_segments",
         "continuation",

@@ -9,7 +9,7 @@ import pytest
 from devtools.dynamodb_local import DynamoDBLocal
 from handlers import handle_backfill
 from resource_registry import schema
-from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler
+from resource_registry.backfill import SAMPLE_SIZE, BackfillRequest, Mode, RegistryReconciler
 from resource_registry.errors import InvalidContinuationError, InvalidInputError
 from resource_registry.model import Limit
 from resource_registry.store import RegistryStore
@@ -67,7 +67,7 @@ def test_backfill_registers_every_resource_with_limits_and_nothing_else(
     assert legacy_table.registry() == set(LEGACY)
     assert summary.added == LEGACY
     assert summary.resources_found == LEGACY
-    assert summary.items_scanned == len(legacy_table.items()) - 1  # all but the registry it wrote
+    assert summary.items_read == len(legacy_table.items()) - 1  # all but the registry it wrote
     assert summary.capacity_consumed > 0
     assert summary.continuation is None
 
@@ -147,7 +147,7 @@ def test_the_union_of_segments_is_one_full_scan(legacy_table: Table) -> None:
     parts = [run(legacy_table, Mode.VERIFY, segment=index, total_segments=4) for index in range(4)]
     found = [name for part in parts for name in part.resources_found]
     assert sorted(found) == full.resources_found == LEGACY
-    assert sum(part.items_scanned for part in parts) == full.items_scanned
+    assert sum(part.items_read for part in parts) == full.items_read
 
 
 def test_backfill_does_not_resurrect_a_resource_deleted_during_the_scan(
@@ -221,11 +221,20 @@ def test_the_backfill_handler_runs_a_segment_and_returns_the_summary(legacy_tabl
     result = handle_backfill.handler(
         {"mode": "backfill", "segment": 0, "total_segments": 1}, Context()
     )
-    assert result["added"] == LEGACY
+    # Counts, and a bounded sample of the names: the summary stays small at any registry size.
+    assert (result["added"], result["resources_found"]) == (len(LEGACY), len(LEGACY))
+    assert result["sample"]["added"] == LEGACY[:SAMPLE_SIZE]
+    assert result["namespaces"] == {
+        "default": {
+            "resources_found": 12,
+            "added": 12,
+            "removed": 0,
+            "unregistered": 12,
+            "registered_without_defaults": 0,
+        }
+    }
     assert result["continuation"] is None
-    assert {"items_scanned", "capacity_consumed", "resources_found", "removed", "drift"} <= set(
-        result
-    )
+    assert {"items_read", "capacity_consumed", "resources_found", "removed", "drift"} <= set(result)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from handlers import handle_backfill
-from resource_registry.backfill import RegistryReconciler
+from resource_registry.backfill import SAMPLE_SIZE, RegistryReconciler
 from tests.conftest import Table
 from tests.infra.conftest import synthesize
 from tests.infra.test_backfill_fanout import FUNCTION_ARN, definition
@@ -66,11 +66,13 @@ def test_the_fan_out_registers_every_resource_and_adds_up_the_runs(
     summary = run(machine, {"mode": "backfill", "total_segments": 3}, invoke_backfill)
 
     assert local_table.registry() == {*LEGACY, "seeded"}
-    assert summary["added"] == LEGACY
+    assert summary["added"] == summary["unregistered"] == summary["drift"] == len(LEGACY)
+    assert summary["sample"]["added"] == LEGACY[:SAMPLE_SIZE]
     assert summary["resources_found"] == len(LEGACY) + 1
-    assert summary["items_scanned"] == items
+    assert summary["namespaces"]["default"]["resources_found"] == len(LEGACY) + 1
+    assert summary["items_read"] == items
     assert summary["invocations"] > 3  # every segment resumed at least once
-    assert summary["drift"] == {"unregistered": LEGACY, "registered_without_defaults": []}
+    assert summary["registered_without_defaults"] == 0
 
 
 def test_a_verify_fan_out_with_the_default_segments_reports_drift(
@@ -85,6 +87,7 @@ def test_a_verify_fan_out_with_the_default_segments_reports_drift(
     summary = run(machine, {"mode": "verify"}, invoke_backfill)
 
     assert summary["total_segments"] == 4
-    assert summary["drift"]["unregistered"] == ["unregistered-one"]
-    assert summary["added"] == []
+    assert (summary["drift"], summary["unregistered"]) == (1, 1)
+    assert summary["sample"]["unregistered"] == ["unregistered-one"]
+    assert summary["added"] == 0
     assert local_table.items() == before

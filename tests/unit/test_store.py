@@ -120,8 +120,7 @@ def test_a_stale_expected_version_is_refused_and_changes_nothing(moto_table: Tab
 def test_the_current_expected_version_is_accepted(moto_table: Table) -> None:
     etag = moto_table.store.set_defaults("gpt-4", [RPM]).etag
     assert (
-        moto_table.store.set_defaults("gpt-4", [TPM], Precondition(frozenset({etag}))).version
-        == 2
+        moto_table.store.set_defaults("gpt-4", [TPM], Precondition(frozenset({etag}))).version == 2
     )
 
 

@@ -143,15 +143,12 @@ class BackfillRequest:
 
 @dataclass
 class Tally:
-    """How many names of one kind, and a few of them."""
+    """The names of one kind a run found or changed in a namespace."""
 
-    count: int = 0
-    sample: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
 
     def add(self, names: Iterable[str]) -> None:
-        names = list(names)
-        self.count += len(names)
-        self.sample = sorted({*self.sample, *names})[:SAMPLE_SIZE]
+        self.names += names
 
 
 @dataclass
@@ -166,15 +163,29 @@ class NamespaceTally:
     registered_without_defaults: Tally = field(default_factory=Tally)
 
     def counts(self) -> dict[str, int]:
-        return {name: getattr(self, name).count for name in TALLIES}
+        return {kind: len(getattr(self, kind).names) for kind in TALLIES}
 
 
 TALLIES = ("resources_found", "added", "removed", "unregistered", "registered_without_defaults")
 
 
+@dataclass(frozen=True)
+class Drift:
+    """Names on which a registry and its resources' defaults disagree."""
+
+    unregistered: list[str]  # have defaults, not in the registry
+    registered_without_defaults: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.unregistered or self.registered_without_defaults)
+
+
 @dataclass
 class BackfillSummary:
-    """What one invocation did (docs/contract.md, "Backfill"); counts add up across invocations."""
+    """What one invocation did (docs/contract.md, "Backfill"); counts add up across invocations.
+
+    It keeps every name; its JSON form (to_dict) keeps counts and a sample of names.
+    """
 
     mode: str
     segment: int
@@ -189,13 +200,29 @@ class BackfillSummary:
         """The tally of one namespace, started on first use."""
         return self.namespaces.setdefault(namespace, NamespaceTally())
 
-    def total(self, name: str) -> int:
-        """One count, over every namespace."""
-        return sum(getattr(tally, name).count for tally in self.namespaces.values())
+    def names(self, kind: str) -> list[str]:
+        """The sorted names of one kind (one of TALLIES), over every namespace."""
+        return sorted(n for tally in self.namespaces.values() for n in getattr(tally, kind).names)
+
+    def total(self, kind: str) -> int:
+        """How many names of one kind, over every namespace."""
+        return sum(len(getattr(tally, kind).names) for tally in self.namespaces.values())
 
     @property
-    def drift(self) -> int:
-        return self.total("unregistered") + self.total("registered_without_defaults")
+    def resources_found(self) -> list[str]:
+        return self.names("resources_found")
+
+    @property
+    def added(self) -> list[str]:
+        return self.names("added")
+
+    @property
+    def removed(self) -> list[str]:
+        return self.names("removed")
+
+    @property
+    def drift(self) -> Drift:
+        return Drift(self.names("unregistered"), self.names("registered_without_defaults"))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON summary: counts, a sample of names of each kind, and counts per namespace."""
@@ -206,14 +233,12 @@ class BackfillSummary:
             "namespace": self.namespace,
             "items_read": self.items_read,
             "capacity_consumed": self.capacity_consumed,
-            **{name: self.total(name) for name in TALLIES},
-            "drift": self.drift,
+            **{kind: self.total(kind) for kind in TALLIES},
+            "drift": self.total("unregistered") + self.total("registered_without_defaults"),
             "sample": {
-                name: sorted(
-                    {n for tally in self.namespaces.values() for n in getattr(tally, name).sample}
-                )[:SAMPLE_SIZE]
-                for name in TALLIES
-                if name != "resources_found"
+                kind: self.names(kind)[:SAMPLE_SIZE]
+                for kind in TALLIES
+                if kind != "resources_found"
             },
             "namespaces": {name: tally.counts() for name, tally in sorted(self.namespaces.items())},
             "continuation": self.continuation,
