@@ -206,8 +206,6 @@ def test_a_hostile_limit_name_is_refused(
 
 PATHS = [
     ("/resources/a%23b/defaults", "resource name"),
-    ("/resources/a%2Fb/defaults", "resource name"),
-    ("/resources/a%2fb/defaults", "resource name"),
     ("/resources/a%00b/defaults", "resource name"),
     ("/resources/a%20b/defaults", "resource name"),
     ("/resources/mod%C3%A8le/defaults", "resource name"),
@@ -216,8 +214,8 @@ PATHS = [
     ("/resources/gpt-4%252F..%252Fother/defaults", "resource name"),
     ("/resources/../defaults", "resource name"),
     ("/resources/%2e%2e/defaults", "resource name"),
-    ("/resources/gpt-4%2F..%2Fother/defaults", "resource name"),
     ("/resources/..%2F..%2Fetc%2Fpasswd/defaults", "resource name"),
+    ("/resources/%2Fgpt-4/defaults", "resource name"),  # '/' is allowed, but not first
     ("/resources/%/defaults", "resource name"),
     ("/resources/%ZZ/defaults", "resource name"),
     ("/resources/gpt-4%3Fconsistent%3Dtrue/defaults", "resource name"),

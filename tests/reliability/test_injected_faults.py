@@ -23,6 +23,7 @@ from botocore.httpsession import URLLib3Session
 from botocore.retries.standard import ExponentialBackoff
 
 from devtools.dynamodb_local import DynamoDBLocal, create_table
+from resource_registry import service
 from resource_registry.clients import CLIENT_CONFIG, dynamodb_client
 from resource_registry.model import Limit
 from resource_registry.retry import RetryPolicy
@@ -250,6 +251,7 @@ def test_a_failing_dynamodb_call_is_retried_within_bounds_and_answered_as_docume
     old = local_table.items()
     new = new_state(dynamodb_local, case.operation, old)
     unfaulted = request(case.operation)["json"] if case.operation in ("get", "list") else None
+    service.table_layout()  # found once per process, at a cold start, before any fault
     injector = FaultInjector(dynamodb_client(), case)
 
     response = request(case.operation)

@@ -13,7 +13,7 @@ import schemathesis
 from devtools import openapi
 from handlers.routes import API_ROUTES, Route
 from resource_registry.errors import InvalidInputError
-from resource_registry.validation import MAX_INTEGER, MAX_LIMITS, validate_name
+from resource_registry.validation import MAX_INTEGER, MAX_LIMITS, validate_resource_name
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_its_paths_and_methods_are_exactly_the_routes(document: dict[str, Any]) 
     documented = {
         (method.upper(), path) for path, item in document["paths"].items() for method in item
     }
-    assert documented == {(route.method, route.path) for route in API_ROUTES}
+    assert documented == {(route.method, path) for route in API_ROUTES for path in route.paths}
     assert {
         operation["operationId"]
         for item in document["paths"].values()
@@ -61,6 +61,8 @@ NAMES = [
     "-a",
     "a#b",
     "a/b",
+    "llama3:8b",
+    "/ab",
     "a b",
 ]
 
@@ -71,7 +73,7 @@ def test_the_documented_name_pattern_agrees_with_the_validator(
 ) -> None:
     pattern = document["components"]["schemas"]["ResourceName"]["pattern"]
     try:
-        validate_name(name, "name")
+        validate_resource_name(name)
         valid = True
     except InvalidInputError:
         valid = False

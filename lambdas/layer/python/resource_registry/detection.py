@@ -23,11 +23,18 @@ if TYPE_CHECKING:
 
 # The environment variable (set by the CDK context value tableLayout) that skips detection.
 LAYOUT_VARIABLE = "TABLE_LAYOUT"
-# zae-limiter's schema_version values, as its releases write them in the version record.
-SCHEMA_LAYOUTS: dict[str, type[Layout]] = {
-    "1.0.0": FlatLayout,  # 0.6, 0.7
+# zae-limiter's schema_version values, as its releases write them in the version record. The
+# record's key matters as much as the value: 0.8.0 is composite under SYSTEM# (0.8, 0.9) and
+# namespaced under _/SYSTEM# (0.10.0). A table can hold both records (each release ignores the
+# other's key), so the namespaced one is read first.
+NAMESPACED_SCHEMAS: dict[str, type[Layout]] = dict.fromkeys(
+    ("0.8.0", "0.9.0", "0.10.0"),  # 0.10.0; 0.10.1 to 0.10.3; 0.11 to 0.17
+    NamespacedLayout,
+)
+UNPREFIXED_SCHEMAS: dict[str, type[Layout]] = {
+    "1.0.0": FlatLayout,  # 0.6
+    "0.7.0": FlatLayout,  # 0.7
     "0.8.0": CompositeLayout,  # 0.8, 0.9
-    "0.10.0": NamespacedLayout,  # 0.10 to 0.17
 }
 
 
@@ -44,17 +51,19 @@ def detect_layout(client: DynamoDBClient, table_name: str, override: str | None)
 
 
 def _layout_class(client: DynamoDBClient, table_name: str) -> type[Layout]:
-    for key in schema.schema_version_keys():
+    known_schemas = (NAMESPACED_SCHEMAS, UNPREFIXED_SCHEMAS)
+    for key, known in zip(schema.schema_version_keys(), known_schemas, strict=True):
         record = _get(client, table_name, key)
         if record is not None:
             version = record.get(schema.ATTR_SCHEMA_VERSION, {}).get("S", "")
-            if version not in SCHEMA_LAYOUTS:
+            if version not in known:
                 raise UnsupportedTableError(
-                    f"the table holds zae-limiter schema version {version!r}, which this service "
-                    f"does not know (it serves {', '.join(SCHEMA_LAYOUTS)}); upgrade the service, "
-                    f"or set {LAYOUT_VARIABLE} if you know the layout"
+                    f"the table holds zae-limiter schema version {version!r} under "
+                    f"{key[schema.PARTITION_KEY]['S']}, which this service does not know (it "
+                    f"serves {', '.join(known)} there); upgrade the service, or set "
+                    f"{LAYOUT_VARIABLE} if you know the layout"
                 )
-            return SCHEMA_LAYOUTS[version]
+            return known[version]
     # Tables made by zae-limiter's create_table() alone have no version record: look at the data.
     if _get(client, table_name, schema.namespace_key(schema.DEFAULT_NAMESPACE)) is not None:
         return NamespacedLayout
