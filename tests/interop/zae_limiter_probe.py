@@ -16,8 +16,8 @@ Connection: ``endpoint_url``, ``region`` and ``table_name`` in a request, else t
 
 Operations (``OPERATIONS`` below): version, create_table, open, get_version_record,
 set_version_record, register_namespace, list_namespaces, set_resource_defaults,
-get_resource_defaults, delete_resource_defaults, list_resources_with_defaults,
-get_resource_disabled, get_audit_events, set_audit_retention_days.
+delete_namespace, set_system_defaults, get_resource_defaults, delete_resource_defaults,
+list_resources_with_defaults, get_resource_disabled, get_audit_events, set_audit_retention_days.
 A limit is ``{name, capacity, burst?, refill_amount?, refill_period_seconds}``; on 0.17 also
 ``schedule``, ``reset_schedule``, ``reset_after_seconds`` and ``soft`` as zae-limiter's own
 ``Limit.to_dict`` spells them. Versions before 0.10 have one namespace, ``default``.
@@ -189,6 +189,26 @@ async def op_list_namespaces(session: Session, request: dict[str, Any]) -> Any:
     if not NAMESPACED:
         raise UnsupportedOperationError(f"zae-limiter {VERSION} has no namespaces")
     return await session.base(request).list_namespaces()
+
+
+async def op_delete_namespace(session: Session, request: dict[str, Any]) -> Any:
+    """Repository.delete_namespace(): a soft delete (forward item gone, reverse ``deleted``)."""
+    if not NAMESPACED:
+        raise UnsupportedOperationError(f"zae-limiter {VERSION} has no namespaces")
+    await session.base(request).delete_namespace(request["name"])
+
+
+async def op_set_system_defaults(session: Session, request: dict[str, Any]) -> Any:
+    """Repository.set_system_defaults(): limits for every resource, in the system config."""
+    repository = await session.repository(request)
+    options = {}
+    if request.get("on_unavailable") is not None:
+        options["on_unavailable"] = request["on_unavailable"]
+    await repository.set_system_defaults(
+        [to_limit(limit) for limit in request["limits"]],
+        principal=request.get("principal"),
+        **options,
+    )
 
 
 async def op_set_resource_defaults(session: Session, request: dict[str, Any]) -> Any:
