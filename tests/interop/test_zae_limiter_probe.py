@@ -8,10 +8,12 @@ passing requests or answers through.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support import zae_limiter as zae_limiter_support
 from tests.support.zae_limiter import VERSIONS, ZaeLimiter, ZaeLimiterError, result_of
 
 pytestmark = pytest.mark.integration
@@ -196,3 +198,16 @@ def test_a_bad_request_is_an_error_answer_not_a_traceback(
     assert "no_such_operation" in answers[0]["message"]
     assert answers[1]["error"] == "ResourceNotFoundException"
     assert answers[1]["code"] == "ResourceNotFoundException"
+
+
+def test_a_missing_virtualenv_names_the_make_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(zae_limiter_support, "VENVS", tmp_path)
+    problem = zae_limiter_support.venv_problem("0.17.0")
+    assert problem is not None
+    assert "make interop-venvs" in problem
+    assert "\n" not in problem
+    assert "not one of the versions" in str(zae_limiter_support.venv_problem("0.1.0"))
+    with pytest.raises(RuntimeError, match="make interop-venvs"):
+        ZaeLimiter("0.17.0", "http://127.0.0.1:1", "ZAEL-none")
