@@ -15,8 +15,8 @@ Connection: ``endpoint_url``, ``region`` and ``table_name`` in a request, else t
 ``ZAEL-{name}``: give a table name that starts with ``ZAEL-`` to use one name on every version.
 
 Operations (``OPERATIONS`` below): version, create_table, open, get_version_record,
-set_version_record, register_namespace, list_namespaces, set_resource_defaults,
-delete_namespace, set_system_defaults, get_resource_defaults, delete_resource_defaults,
+set_version_record, register_namespace, list_namespaces, delete_namespace, purge_namespace,
+set_system_defaults, set_resource_defaults, get_resource_defaults, delete_resource_defaults,
 list_resources_with_defaults, get_resource_disabled, get_audit_events, set_audit_retention_days.
 A limit is ``{name, capacity, burst?, refill_amount?, refill_period_seconds}``; on 0.17 also
 ``schedule``, ``reset_schedule``, ``reset_after_seconds`` and ``soft`` as zae-limiter's own
@@ -196,6 +196,13 @@ async def op_delete_namespace(session: Session, request: dict[str, Any]) -> Any:
     if not NAMESPACED:
         raise UnsupportedOperationError(f"zae-limiter {VERSION} has no namespaces")
     await session.base(request).delete_namespace(request["name"])
+
+
+async def op_purge_namespace(session: Session, request: dict[str, Any]) -> Any:
+    """Repository.purge_namespace(id): deletes what GSI4 finds under a deleted namespace's id."""
+    if not NAMESPACED:
+        raise UnsupportedOperationError(f"zae-limiter {VERSION} has no namespaces")
+    await session.base(request).purge_namespace(request["namespace_id"])
 
 
 async def op_set_system_defaults(session: Session, request: dict[str, Any]) -> Any:
