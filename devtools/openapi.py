@@ -14,6 +14,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from handlers.http_api import ETAG_PATTERN
 from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, NAMESPACE_PARAMETER, Route
 from handlers.routes import path_parameters as path_parameters_of
 from resource_registry.namespaces import MAX_NAMESPACE_LENGTH
@@ -175,9 +176,10 @@ def _components() -> dict[str, Any]:
         },
         "headers": {
             "ETag": {
-                "description": "The resource's version; send it back in If-Match.",
+                "description": "The resource's version and a digest of its limits (strong); send "
+                "it back in If-Match.",
                 "required": True,
-                "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+                "schema": {"type": "string", "pattern": f"^{ETAG_PATTERN.pattern}$"},
             },
             "Retry-After": {
                 "description": "Seconds to wait before retrying.",
@@ -219,8 +221,8 @@ IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "required": False,
-    "description": 'Apply only if the resource is at this ETag (e.g. "3"), or "*" if it has '
-    "defaults at all; 412 otherwise.",
+    "description": 'Apply only if the resource is at this ETag (e.g. "3-5d41402abc4b"), or "*" '
+    "if it has defaults at all; 412 otherwise.",
     "schema": {"type": "string"},
 }
 CONSISTENT = {
