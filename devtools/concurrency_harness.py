@@ -43,7 +43,10 @@ from handlers import routes
 from resource_registry import schema, service
 from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler
 from resource_registry.clients import CLIENT_CONFIG, dynamodb_client, table_name
+from resource_registry.detection import LAYOUT_VARIABLE, detect_layout
 from resource_registry.errors import RegistryError
+from resource_registry.layouts import DEFAULT_SCOPE, FlatLayout, Layout, Scope, StoredResource
+from resource_registry.namespaces import NamespaceDirectory
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -233,19 +236,30 @@ class TransactionObserver:
 
 class WriteLog:
     """The sets the API answered 200 to, by resource and version: two claims of one version is a
-    lost update. Sets answered 503 may or may not have committed, so they are kept apart."""
+    lost update. Sets answered 503 may or may not have committed, so they are kept apart.
 
-    def __init__(self) -> None:
+    Where versions start again after a delete (a composite item goes with its defaults), two
+    writes may rightly share a version: there the log is keyed by the whole ETag instead, which
+    still ties each state of the table to the one write answered with it.
+    """
+
+    def __init__(self, by_version: bool = True) -> None:
         self._lock = threading.Lock()
-        self.committed: dict[tuple[str, int], str] = {}
+        self._by_version = by_version
+        self.committed: dict[tuple[str, int | str], str] = {}
         self.uncertain: set[tuple[str, str]] = set()
 
-    def record(self, resource: str, version: int, tag: str) -> str | None:
+    def key(self, etag: str) -> int | str:
+        """What identifies a state of a resource: its version, or its whole ETag."""
+        return int(etag.split("-", maxsplit=1)[0]) if self._by_version else etag
+
+    def record(self, resource: str, etag: str, tag: str) -> str | None:
         """Record a 200; a violation message if another write already claimed that version."""
+        key = self.key(etag)
         with self._lock:
-            earlier = self.committed.setdefault((resource, version), tag)
+            earlier = self.committed.setdefault((resource, key), tag)
         if earlier != tag:
-            return f"{resource}: writes {earlier} and {tag} were both answered as version {version}"
+            return f"{resource}: writes {earlier} and {tag} were both answered as version {key}"
         return None
 
     def record_uncertain(self, resource: str, tag: str) -> None:
@@ -328,53 +342,67 @@ def tag_of(limits: Sequence[dict[str, Any]]) -> tuple[str | None, str]:
     return tag, ""
 
 
-def check_table(items: list[dict[str, Any]], writes: WriteLog) -> list[str]:
+def check_table(
+    items: list[dict[str, Any]],
+    writes: WriteLog,
+    layout: Layout | None = None,
+    scope: Scope = DEFAULT_SCOPE,
+) -> list[str]:
     """Violations in a full dump of a quiescent table (see the module docstring)."""
+    layout = layout or FlatLayout(None, "")  # type: ignore[arg-type]  # parsing needs no client
+    registry_key = layout.registry_key(scope)
     registry: set[str] = set()
-    limits: dict[str, list[dict[str, Any]]] = {}
-    versions: dict[str, int] = {}
+    partitions: dict[str, list[dict[str, Any]]] = {}
     for item in items:
-        pk, sk = item[schema.PARTITION_KEY]["S"], item[schema.SORT_KEY]["S"]
-        if {schema.PARTITION_KEY: {"S": pk}, schema.SORT_KEY: {"S": sk}} == schema.registry_key():
+        key = {name: item[name] for name in (schema.PARTITION_KEY, schema.SORT_KEY)}
+        if key == registry_key:
             registry = set(item.get(schema.ATTR_RESOURCES, {}).get("SS", []))
             continue
-        resource = schema.resource_from_pk(pk)
-        if resource is None:
-            continue
-        if schema.is_limit_sk(sk):
-            limits.setdefault(resource, []).append(item)
-        elif sk == schema.VERSION_SORT_KEY:
-            versions[resource] = int(item[schema.ATTR_VERSION]["N"])
-    violations = [f"{name} is registered but has no limit items" for name in registry - set(limits)]
+        resource = schema.resource_from_pk(item[schema.PARTITION_KEY]["S"], scope.prefix)
+        if resource is not None:
+            partitions.setdefault(resource, []).append(item)
+    stored = {resource: layout.parse(found) for resource, found in partitions.items()}
+    with_defaults = {resource for resource, state in stored.items() if state.has_defaults}
+    violations = [f"{name} is registered but has no defaults" for name in registry - with_defaults]
     violations += [
-        f"{name} has limit items but is not registered" for name in set(limits) - registry
+        f"{name} has defaults but is not registered" for name in with_defaults - registry
     ]
-    for resource, resource_items in sorted(limits.items()):
-        violations += _check_resource(resource, resource_items, versions.get(resource), writes)
+    for resource in sorted(with_defaults):
+        violations += _check_resource(resource, stored[resource], writes)
     return violations
 
 
-def _check_resource(
-    resource: str, items: list[dict[str, Any]], version: int | None, writes: WriteLog
-) -> list[str]:
+def _check_resource(resource: str, stored: StoredResource, writes: WriteLog) -> list[str]:
     limits = [
         {
-            "name": schema.limit_name_from_sk(item[schema.SORT_KEY]["S"]),
-            "capacity": int(item[schema.ATTR_CAPACITY]["N"]),
-            "refill_period_seconds": int(item[schema.ATTR_REFILL_PERIOD_SECONDS]["N"]),
+            "name": limit.name,
+            "capacity": limit.capacity,
+            "refill_period_seconds": limit.refill_period_seconds,
         }
-        for item in items
+        for limit in stored.limits
     ]
     tag, why = tag_of(limits)
     if tag is None:
         return [f"{resource}: {why}"]
-    config_versions = {int(item[schema.ATTR_CONFIG_VERSION]["N"]) for item in items}
-    if version is None or config_versions != {version}:
-        return [f"{resource}: limits at config_version {config_versions}, version item {version}"]
-    answered = writes.committed.get((resource, version))
+    version = stored.version
+    # Flat limit items carry the version of the write that put them; all must agree.
+    config_versions = {
+        int(item[schema.ATTR_CONFIG_VERSION]["N"])
+        for item in stored.items.values()
+        if schema.ATTR_CONFIG_VERSION in item
+    }
+    if config_versions != {version}:
+        return [f"{resource}: limits at config_version {config_versions}, version {version}"]
+    answered = writes.committed.get((resource, writes.key(stored.etag)))
     if answered != tag and (resource, tag) not in writes.uncertain:
         return [f"{resource}: holds {tag} at version {version}, but the API answered {answered}"]
     return []
+
+
+def served_layout(client: Any, name: str) -> tuple[Layout, Scope]:
+    """The table's layout, as the handlers detect it, and its default namespace."""
+    layout = detect_layout(client, name, os.environ.get(LAYOUT_VARIABLE))
+    return layout, NamespaceDirectory(client, name, layout).resolve(schema.DEFAULT_NAMESPACE)
 
 
 def full_dump(client: Any, name: str) -> list[dict[str, Any]]:
@@ -457,8 +485,7 @@ class _Writer:
             self._etags[resource] = answer.headers["ETag"]
             if tag_of(answer.body["limits"])[0] != tag:
                 self.violations.append(f"{where}: answered {answer.body['limits']}, not {tag}'s")
-            version = int(answer.headers["ETag"].strip('"').split("-")[0])
-            self._shared.writes.append((resource, version, tag))
+            self._shared.writes.append((resource, answer.headers["ETag"].strip('"'), tag))
         elif operation == "get":
             self._etags[resource] = answer.headers["ETag"]
             self.torn_reads += tag_of(answer.body["limits"])[0] is None
@@ -516,9 +543,10 @@ class _Main:
         self.config, self.shared, self.name = config, shared, name
         self.report = HarnessReport()
         self.lock = threading.Lock()
-        self.writes = WriteLog()
         self._writes_seen = self._uncertain_seen = 0
         self._checker = new_client()
+        self.layout, self.scope = served_layout(self._checker, name)
+        self.writes = WriteLog(by_version=self.layout.versions_survive_deletes)
 
     def violation(self, message: str) -> None:
         with self.lock:
@@ -527,7 +555,10 @@ class _Main:
     def reconcile(self, mode: Mode) -> None:
         """Run backfill or prune over and over until stopped."""
         reconciler = RegistryReconciler(
-            new_client(), self.name, page_size=self.config.reconciler_page_size
+            new_client(),
+            self.name,
+            page_size=self.config.reconciler_page_size,
+            layout=self.layout,
         )
         runs = 0
         changes: Counter[str] = Counter()
@@ -554,7 +585,7 @@ class _Main:
             self._collect_writes()
             items = full_dump(self._checker, self.name)
         number = self.report.checkpoints + 1
-        for violation in check_table(items, self.writes):
+        for violation in check_table(items, self.writes, self.layout, self.scope):
             self.violation(f"checkpoint {number}: {violation}")
         self.report.checkpoints = number
 
@@ -563,8 +594,8 @@ class _Main:
         uncertain = self.shared.uncertain[self._uncertain_seen :]
         self._writes_seen += len(writes)
         self._uncertain_seen += len(uncertain)
-        for resource, version, tag in writes:
-            lost_update = self.writes.record(resource, version, tag)
+        for resource, etag, tag in writes:
+            lost_update = self.writes.record(resource, etag, tag)
             if lost_update:
                 self.violation(lost_update)
         for resource, tag in uncertain:
@@ -632,7 +663,8 @@ def run_harness(config: HarnessConfig) -> HarnessReport:
             for process in writers:
                 process.join(timeout=STARTUP_TIMEOUT_SECONDS)
         main.checkpoint()
-    verified = RegistryReconciler(new_client(), main.name).run(BackfillRequest(Mode.VERIFY))
+    verifier = RegistryReconciler(new_client(), main.name, layout=main.layout)
+    verified = verifier.run(BackfillRequest(Mode.VERIFY))
     if verified.drift:
         main.violation(f"verify after the run found drift: {verified.drift}")
     return main.report

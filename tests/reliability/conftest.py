@@ -5,13 +5,17 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from devtools.dynamodb_local import DynamoDBLocal
 from devtools.local_server import LocalApiServer
+from resource_registry import service
+from tests.support.tables import LAYOUTS, create_layout_table
 
 
 @dataclass(frozen=True)
@@ -66,3 +70,18 @@ def send(
         return HttpAnswer(response.status, dict(response.getheaders()), response.read())
     finally:
         connection.close()
+
+
+@pytest.fixture(params=LAYOUTS)
+def layout_table(
+    request: pytest.FixtureRequest, dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A fresh table of each zae-limiter layout in DynamoDB Local, as the handlers' table."""
+    name = f"{request.param}-{uuid.uuid4().hex[:12]}"
+    client = dynamodb_local.client()
+    create_layout_table(client, name, request.param)
+    monkeypatch.setenv("TABLE_NAME", name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
+    service.reset()
+    yield request.param
+    client.delete_table(TableName=name)

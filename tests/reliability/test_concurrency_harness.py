@@ -47,6 +47,20 @@ def test_given_writers_backfill_and_prune_at_once_then_every_checkpoint_finds_no
     assert local_table.registry() == local_table.resources_with_limits()
 
 
+def test_on_every_layout_the_checkpoints_find_no_violation(layout_table: str) -> None:
+    # Given writers, backfill and prune at once on a table of each zae-limiter layout
+    report = run_harness(
+        HarnessConfig(seconds=8, writers=4, resources=4, checkpoint_every_seconds=1, seed=7)
+    )
+    print(layout_table, report.render())
+
+    # Then every checkpoint found the registry exact and each resource one write's limits
+    assert report.violations == []
+    assert report.checkpoints >= 4
+    assert report.operations["set 200"] > 50
+    assert report.reconciler_runs["backfill"] > 0 and report.reconciler_runs["prune"] > 0
+
+
 def test_given_a_writer_behind_the_apis_back_then_the_checkpoints_report_the_damage(
     local_table: Table,
 ) -> None:
@@ -97,7 +111,7 @@ def dump(
 def answered(*claims: tuple[str, int, str]) -> WriteLog:
     log = WriteLog()
     for resource, version, tag in claims:
-        log.record(resource, version, tag)
+        log.record(resource, f"{version}-000000000000", tag)
     return log
 
 
@@ -109,8 +123,8 @@ def test_a_consistent_table_passes_the_checkpoint() -> None:
 @pytest.mark.parametrize(
     ("registry", "writes", "stale", "words"),
     [
-        (["a", "ghost"], {"a": ("w01-n3", 2, 4)}, None, "ghost is registered but has no limit"),
-        ([], {"a": ("w01-n3", 2, 4)}, None, "a has limit items but is not registered"),
+        (["a", "ghost"], {"a": ("w01-n3", 2, 4)}, None, "ghost is registered but has no defaults"),
+        ([], {"a": ("w01-n3", 2, 4)}, None, "a has defaults but is not registered"),
         (["a"], {"a": ("w01-n3", 2, 4)}, 3, "config_version"),
         (["a"], {"a": ("w01-n4", 2, 4)}, None, "the API answered w01-n3"),
     ],
@@ -132,5 +146,12 @@ def test_limits_from_two_writes_or_with_another_writes_numbers_are_not_one_set()
 
 def test_two_writes_answered_with_one_version_are_a_lost_update() -> None:
     log = WriteLog()
-    assert log.record("a", 2, "w01-n3") is None
-    assert "both answered as version 2" in str(log.record("a", 2, "w02-n7"))
+    assert log.record("a", "2-0123456789ab", "w01-n3") is None
+    assert "both answered as version 2" in str(log.record("a", "2-ba9876543210", "w02-n7"))
+
+
+def test_where_versions_start_again_after_a_delete_the_etag_tells_writes_apart() -> None:
+    log = WriteLog(by_version=False)
+    assert log.record("a", "1-0123456789ab", "w01-n3") is None
+    assert log.record("a", "1-ba9876543210", "w02-n7") is None
+    assert "both answered" in str(log.record("a", "1-0123456789ab", "w03-n1"))

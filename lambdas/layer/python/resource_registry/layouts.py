@@ -84,6 +84,9 @@ class Layout(ABC):
     stores_burst: ClassVar[bool] = True
     # Whether keys carry a namespace id prefix and GSI4 keys (zae-limiter 0.10 and later).
     namespaced: ClassVar[bool] = False
+    # Whether a resource's version keeps counting across a delete of its defaults (the flat
+    # layout's version item stays; a composite item goes, so its version starts again).
+    versions_survive_deletes: ClassVar[bool] = False
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self.client = client
@@ -92,6 +95,10 @@ class Layout(ABC):
     @abstractmethod
     def read(self, scope: Scope, resource: str) -> StoredResource:
         """One strongly consistent read of a resource's limits (the read a write starts from)."""
+
+    @abstractmethod
+    def parse(self, items: list[Item]) -> StoredResource:
+        """What the items of a resource's partition say: its limits and version."""
 
     @abstractmethod
     def read_unchanging(self, scope: Scope, resource: str) -> StoredResource:
@@ -166,11 +173,10 @@ class FlatLayout(Layout):
     """zae-limiter 0.6-0.7: one item per limit, plus this service's version item."""
 
     name = "flat"
+    versions_survive_deletes = True
 
     def read(self, scope: Scope, resource: str) -> StoredResource:
-        limits: list[Limit] = []
-        items: dict[str, Item] = {}
-        version = 0
+        items: list[Item] = []
         query: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "#pk = :pk",
@@ -184,17 +190,25 @@ class FlatLayout(Layout):
         }
         while True:
             response = call_dynamodb(self.client.query, **query)
-            for item in response.get("Items", []):
-                sort_key = item[schema.SORT_KEY]["S"]
-                if schema.is_limit_sk(sort_key):
-                    limit = _flat_limit(item)
-                    limits.append(limit)
-                    items[limit.name] = item
-                elif sort_key == schema.VERSION_SORT_KEY:
-                    version = int(item[schema.ATTR_VERSION]["N"])
+            items += response.get("Items", [])
             if "LastEvaluatedKey" not in response:
-                return StoredResource(tuple(reversed(limits)), version, items=items)
+                return self.parse(items)
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def parse(self, items: list[Item]) -> StoredResource:
+        limits: dict[str, Limit] = {}
+        by_name: dict[str, Item] = {}
+        version = 0
+        for item in items:
+            sort_key = item[schema.SORT_KEY]["S"]
+            if schema.is_limit_sk(sort_key):
+                limit = _flat_limit(item)
+                limits[limit.name] = limit
+                by_name[limit.name] = item
+            elif sort_key == schema.VERSION_SORT_KEY:
+                version = int(item[schema.ATTR_VERSION]["N"])
+        ordered = tuple(limits[name] for name in sorted(limits))
+        return StoredResource(ordered, version, items=by_name)
 
     def read_unchanging(self, scope: Scope, resource: str) -> StoredResource:
         # A Query is only read-committed against transactions, item by item. The same version
@@ -326,8 +340,13 @@ class CompositeLayout(Layout):
             ConsistentRead=True,
         )
         item: Item | None = response.get("Item")
-        if item is None:
+        return self.parse([item] if item is not None else [])
+
+    def parse(self, items: list[Item]) -> StoredResource:
+        configs = [item for item in items if item[schema.SORT_KEY]["S"] == schema.CONFIG_SORT_KEY]
+        if not configs:
             return StoredResource((), 0)
+        (item,) = configs
         limits, unrepresentable = _config_limits(item)
         version = int(item.get(schema.ATTR_CONFIG_VERSION, {}).get("N", "0"))
         return StoredResource(

@@ -1,0 +1,69 @@
+"""Tables laid out as each zae-limiter layout lays them out, for tests that run on every layout.
+
+The interop tests use the released packages themselves; these are for the suites that need many
+fresh tables fast (the race harness, injected faults): the version record (and, namespaced, the
+default namespace) exactly as tests/interop/LAYOUTS.md says the releases write them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resource_registry import schema
+
+LAYOUTS = ("flat", "composite", "namespaced")
+DEFAULT_NAMESPACE_ID = "dEfAuLt0001"
+# Where each layout's releases keep the version record, and what they write in it.
+VERSION_RECORDS = {
+    "flat": ("SYSTEM#", "1.0.0"),
+    "composite": ("SYSTEM#", "0.8.0"),
+    "namespaced": ("_/SYSTEM#", "0.10.0"),
+}
+
+
+def create_layout_table(client: Any, name: str, layout: str) -> None:
+    """A table with zae-limiter 0.17's GSI4, holding ``layout``'s version record."""
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=schema.table_key_definition()["KeySchema"],
+        AttributeDefinitions=[
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in (
+                schema.PARTITION_KEY,
+                schema.SORT_KEY,
+                schema.GSI4_PARTITION_KEY,
+                schema.GSI4_SORT_KEY,
+            )
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": schema.GSI4_INDEX,
+                "KeySchema": [
+                    {"AttributeName": schema.GSI4_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": schema.GSI4_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+    client.get_waiter("table_exists").wait(TableName=name)
+    partition, version = VERSION_RECORDS[layout]
+    client.put_item(
+        TableName=name,
+        Item={
+            schema.PARTITION_KEY: {"S": partition},
+            schema.SORT_KEY: {"S": schema.VERSION_SORT_KEY},
+            schema.ATTR_SCHEMA_VERSION: {"S": version},
+        },
+    )
+    if layout == "namespaced":
+        client.put_item(
+            TableName=name,
+            Item={
+                **schema.namespace_key(schema.DEFAULT_NAMESPACE),
+                schema.ATTR_NAMESPACE_ID: {"S": DEFAULT_NAMESPACE_ID},
+                schema.ATTR_NAMESPACE_NAME: {"S": schema.DEFAULT_NAMESPACE},
+                schema.ATTR_NAMESPACE_STATUS: {"S": schema.NAMESPACE_ACTIVE},
+            },
+        )
