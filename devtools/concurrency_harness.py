@@ -43,10 +43,8 @@ from handlers import routes
 from resource_registry import schema, service
 from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler
 from resource_registry.clients import CLIENT_CONFIG, dynamodb_client, table_name
-from resource_registry.detection import LAYOUT_VARIABLE, detect_layout
 from resource_registry.errors import RegistryError
 from resource_registry.layouts import DEFAULT_SCOPE, FlatLayout, Layout, Scope, StoredResource
-from resource_registry.namespaces import NamespaceDirectory
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -399,12 +397,6 @@ def _check_resource(resource: str, stored: StoredResource, writes: WriteLog) -> 
     return []
 
 
-def served_layout(client: Any, name: str) -> tuple[Layout, Scope]:
-    """The table's layout, as the handlers detect it, and its default namespace."""
-    layout = detect_layout(client, name, os.environ.get(LAYOUT_VARIABLE))
-    return layout, NamespaceDirectory(client, name, layout).resolve(schema.DEFAULT_NAMESPACE)
-
-
 def full_dump(client: Any, name: str) -> list[dict[str, Any]]:
     """Every item of the table, strongly consistent."""
     items: list[dict[str, Any]] = []
@@ -545,7 +537,8 @@ class _Main:
         self.lock = threading.Lock()
         self._writes_seen = self._uncertain_seen = 0
         self._checker = new_client()
-        self.layout, self.scope = served_layout(self._checker, name)
+        served = service.store_over(self._checker, name)
+        self.layout, self.scope = served.layout, served.scope
         self.writes = WriteLog(by_version=self.layout.versions_survive_deletes)
 
     def violation(self, message: str) -> None:

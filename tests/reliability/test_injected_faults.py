@@ -22,13 +22,14 @@ from botocore.exceptions import BotoCoreError, EndpointConnectionError, ReadTime
 from botocore.httpsession import URLLib3Session
 from botocore.retries.standard import ExponentialBackoff
 
-from devtools.dynamodb_local import DynamoDBLocal, create_table
-from resource_registry import service
+from devtools.dynamodb_local import DynamoDBLocal
+from resource_registry import schema, service
 from resource_registry.clients import CLIENT_CONFIG, dynamodb_client
 from resource_registry.model import Limit
 from resource_registry.retry import RetryPolicy
 from resource_registry.validation import parse_limits
 from tests.conftest import Table, api_call
+from tests.support.tables import create_layout_table
 
 pytestmark = pytest.mark.integration
 
@@ -140,16 +141,33 @@ TRANSACTION_ONLY = [
     ),
     Fault("LostResponse", lost_response, botocore_retries=True, applied=True),
 ]
-OPERATIONS = {  # operation: (method, DynamoDB calls in order, success status)
-    "set": ("PUT", ["Query", "TransactWriteItems"], 200),
-    "delete": ("DELETE", ["Query", "TransactWriteItems"], 204),
-    "get": ("GET", ["Query", "GetItem"], 200),
-    "list": ("GET", ["GetItem"], 200),
+OPERATIONS = {
+    "set": ("PUT", 200),
+    "delete": ("DELETE", 204),
+    "get": ("GET", 200),
+    "list": ("GET", 200),
+}
+COMPOSITE_CALLS = {  # one item per resource: a GetItem reads it whole
+    "set": ["GetItem", "TransactWriteItems"],
+    "delete": ["GetItem", "TransactWriteItems"],
+    "get": ["GetItem"],
+    "list": ["GetItem"],
+}
+CALLS = {  # layout: operation: the DynamoDB calls it makes, in order
+    "flat": {
+        "set": ["Query", "TransactWriteItems"],
+        "delete": ["Query", "TransactWriteItems"],
+        "get": ["Query", "GetItem"],
+        "list": ["GetItem"],
+    },
+    "composite": COMPOSITE_CALLS,
+    "namespaced": COMPOSITE_CALLS,
 }
 
 
 @dataclass(frozen=True)
 class Case:
+    layout: str  # flat, composite or namespaced
     operation: str  # set, delete, get or list
     call: str  # the DynamoDB operation that fails
     fault: Fault
@@ -157,20 +175,25 @@ class Case:
 
     @property
     def success(self) -> int:
-        return OPERATIONS[self.operation][2]
+        return OPERATIONS[self.operation][1]
+
+    @property
+    def calls(self) -> list[str]:
+        return CALLS[self.layout][self.operation]
 
 
 def cases() -> Iterator[Any]:
-    for operation, (_, calls, _) in OPERATIONS.items():
-        for call in calls:
-            faults = ANY_CALL + (TRANSACTION_ONLY if call == "TransactWriteItems" else [])
-            for fault in faults:
-                for persistent in (False, True):
-                    when = "always" if persistent else "once"
-                    yield pytest.param(
-                        Case(operation, call, fault, persistent),
-                        id=f"{operation}-{call}-{fault.name}-{when}",
-                    )
+    for layout, operations in CALLS.items():
+        for operation, calls in operations.items():
+            for call in calls:
+                faults = ANY_CALL + (TRANSACTION_ONLY if call == "TransactWriteItems" else [])
+                for fault in faults:
+                    for persistent in (False, True):
+                        when = "always" if persistent else "once"
+                        yield pytest.param(
+                            Case(layout, operation, call, fault, persistent),
+                            id=f"{layout}-{operation}-{call}-{fault.name}-{when}",
+                        )
 
 
 class FaultInjector:
@@ -192,12 +215,12 @@ class FaultInjector:
 def expected_sends(case: Case) -> dict[str, int]:
     """How many times each DynamoDB call is sent: the bound the retries must keep to."""
     fault, persistent = case.fault, case.persistent
-    calls = OPERATIONS[case.operation][1]
+    calls = case.calls
     per_call = (BOTOCORE_SENDS if persistent else 2) if fault.botocore_retries else 1
     if fault.store_retries and (persistent or not fault.botocore_retries):
         # Each of the store's tries reads again, then sends the transaction (botocore resending it).
         tries = STORE_ATTEMPTS if persistent else 2
-        return {"Query": tries, case.call: tries * per_call}
+        return {calls[0]: tries, case.call: tries * per_call}
     index = calls.index(case.call)
     sends = dict.fromkeys(calls[:index], 1)
     sends[case.call] = per_call
@@ -212,20 +235,23 @@ def no_botocore_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
 
 
-def seed(table: Table) -> None:
+def layout_table(dynamodb_local: DynamoDBLocal, layout: str) -> Table:
+    """A fresh table of ``layout``, its store over the default namespace, seeded."""
+    table = Table(dynamodb_local.client(), f"{layout}-{uuid.uuid4().hex[:12]}")
+    create_layout_table(table.client, table.name, layout)
+    table.store = service.store_over(table.client, table.name)
     table.store.set_defaults("gpt-4", OLD)
     table.store.set_defaults("claude-3", OLD[:1])
+    return table
 
 
-def new_state(dynamodb_local: DynamoDBLocal, operation: str, old: list[Any]) -> list[Any]:
+def new_state(dynamodb_local: DynamoDBLocal, case: Case, old: list[Any]) -> list[Any]:
     """The table after the operation succeeds without faults (on a table of its own)."""
-    if operation not in ("set", "delete"):
+    if case.operation not in ("set", "delete"):
         return old
-    reference = Table(dynamodb_local.client(), f"reference-{uuid.uuid4().hex[:12]}")
-    create_table(reference.client, reference.name)
+    reference = layout_table(dynamodb_local, case.layout)
     try:
-        seed(reference)
-        if operation == "set":
+        if case.operation == "set":
             reference.store.set_defaults("gpt-4", parse_limits(NEW))
         else:
             reference.store.delete_defaults("gpt-4")
@@ -235,7 +261,7 @@ def new_state(dynamodb_local: DynamoDBLocal, operation: str, old: list[Any]) -> 
 
 
 def request(operation: str) -> dict[str, Any]:
-    method, _, _ = OPERATIONS[operation]
+    method, _ = OPERATIONS[operation]
     if operation == "list":
         return api_call(method, "/resources", query="consistent=true")
     if operation == "set":
@@ -245,13 +271,16 @@ def request(operation: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", list(cases()))
 def test_a_failing_dynamodb_call_is_retried_within_bounds_and_answered_as_documented(
-    local_table: Table, dynamodb_local: DynamoDBLocal, case: Case
+    dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch, case: Case
 ) -> None:
-    seed(local_table)
-    old = local_table.items()
-    new = new_state(dynamodb_local, case.operation, old)
+    table = layout_table(dynamodb_local, case.layout)
+    monkeypatch.setenv("TABLE_NAME", table.name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
+    old = table.items()
+    new = new_state(dynamodb_local, case, old)
     unfaulted = request(case.operation)["json"] if case.operation in ("get", "list") else None
-    service.table_layout()  # found once per process, at a cold start, before any fault
+    # Found once per process, at a cold start, before any fault.
+    service.namespaces().resolve(schema.DEFAULT_NAMESPACE)
     injector = FaultInjector(dynamodb_client(), case)
 
     response = request(case.operation)
@@ -259,7 +288,7 @@ def test_a_failing_dynamodb_call_is_retried_within_bounds_and_answered_as_docume
     status = case.fault.persistent_status if case.persistent else case.success
     assert response["statusCode"] == status, response["body"]
     assert dict(injector.sends) == expected_sends(case)
-    assert local_table.items() == (new if case.fault.applied or not case.persistent else old)
+    assert table.items() == (new if case.fault.applied or not case.persistent else old)
     if status == 503:
         assert response["headers"]["Retry-After"].isdigit()
         assert response["json"]["code"] == "ServiceUnavailable"

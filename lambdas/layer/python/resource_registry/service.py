@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import TYPE_CHECKING
 
 from resource_registry import schema
 from resource_registry.clients import dynamodb_client, table_name
@@ -15,6 +16,9 @@ from resource_registry.detection import LAYOUT_VARIABLE, detect_layout
 from resource_registry.layouts import Layout
 from resource_registry.namespaces import NamespaceDirectory
 from resource_registry.store import RegistryStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @cache
@@ -33,6 +37,15 @@ def store_for(namespace: str = schema.DEFAULT_NAMESPACE) -> RegistryStore:
     """The store over one namespace of the configured table; NamespaceNotFoundError if none."""
     scope = namespaces().resolve(namespace)
     return RegistryStore(dynamodb_client(), table_name(), layout=table_layout(), scope=scope)
+
+
+def store_over(
+    client: DynamoDBClient, table: str, namespace: str = schema.DEFAULT_NAMESPACE
+) -> RegistryStore:
+    """A store over any table, its layout detected (tools that serve a table of their own)."""
+    layout = detect_layout(client, table, os.environ.get(LAYOUT_VARIABLE))
+    scope = NamespaceDirectory(client, table, layout).resolve(namespace)
+    return RegistryStore(client, table, layout=layout, scope=scope)
 
 
 def default_store() -> RegistryStore:
