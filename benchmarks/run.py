@@ -19,6 +19,7 @@ from benchmarks import (
     concurrency,
     contention,
     handler_overhead,
+    layouts,
     list_cost,
     round_trips,
 )
@@ -63,6 +64,8 @@ def main(arguments: Sequence[str] | None = None) -> int:
     sections = [cold_start.run()]
     with _dynamodb_local(progress) as local:
         sections += _table_benchmarks(local, sizes, progress)
+        progress("zae-limiter layouts")
+        sections.append(layouts.run(local, options.quick, progress))
     sections.sort(key=lambda section: section.number)
     print(text_table(sections))
     _print_verdict(sections)

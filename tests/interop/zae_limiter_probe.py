@@ -17,7 +17,8 @@ Connection: ``endpoint_url``, ``region`` and ``table_name`` in a request, else t
 Operations (``OPERATIONS`` below): version, create_table, open, get_version_record,
 set_version_record, register_namespace, list_namespaces, delete_namespace, purge_namespace,
 set_system_defaults, set_resource_defaults, get_resource_defaults, delete_resource_defaults,
-list_resources_with_defaults, get_resource_disabled, get_audit_events, set_audit_retention_days.
+list_resources_with_defaults, get_resource_disabled, get_audit_events, set_audit_retention_days,
+time_set_resource_defaults (for benchmarks).
 A limit is ``{name, capacity, burst?, refill_amount?, refill_period_seconds}``; on 0.17 also
 ``schedule``, ``reset_schedule``, ``reset_after_seconds`` and ``soft`` as zae-limiter's own
 ``Limit.to_dict`` spells them. Versions before 0.10 have one namespace, ``default``.
@@ -229,6 +230,33 @@ async def op_set_resource_defaults(session: Session, request: dict[str, Any]) ->
     await repository.set_resource_defaults(
         request["resource"], limits, principal=request.get("principal"), **options
     )
+
+
+async def op_time_set_resource_defaults(session: Session, request: dict[str, Any]) -> Any:
+    """Milliseconds of each of ``count`` sets in this process, after ``warmup`` untimed ones,
+    and the DynamoDB calls a set makes.
+
+    For benchmarks: the same call as set_resource_defaults, timed around the library call only.
+    """
+    import time
+
+    repository = await session.repository(request)
+    limits = [to_limit(limit) for limit in request["limits"]]
+    warmup = request.get("warmup", 0)
+    timings: list[float] = []
+    calls: list[str] = []
+    for index in range(warmup + request["count"]):
+        if index == warmup:
+            # Count the DynamoDB calls of one set, on the repository's own (private) client.
+            client = await repository._get_client()
+            client.meta.events.register(
+                "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+            )
+        start = time.perf_counter()
+        await repository.set_resource_defaults(request["resource"], limits)
+        if index >= warmup:
+            timings.append((time.perf_counter() - start) * 1000)
+    return {"timings_ms": timings, "calls_per_set": len(calls) / request["count"]}
 
 
 async def op_get_resource_defaults(session: Session, request: dict[str, Any]) -> Any:

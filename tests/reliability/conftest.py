@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from devtools.dynamodb_local import DynamoDBLocal
+from devtools.layout_tables import LAYOUTS, create_layout_table
 from devtools.local_server import LocalApiServer
 from resource_registry import service
-from tests.support.tables import LAYOUTS, create_layout_table
 
 
 @dataclass(frozen=True)

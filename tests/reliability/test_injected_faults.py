@@ -23,13 +23,13 @@ from botocore.httpsession import URLLib3Session
 from botocore.retries.standard import ExponentialBackoff
 
 from devtools.dynamodb_local import DynamoDBLocal
+from devtools.layout_tables import create_layout_table
 from resource_registry import schema, service
 from resource_registry.clients import CLIENT_CONFIG, dynamodb_client
 from resource_registry.model import Limit
 from resource_registry.retry import RetryPolicy
 from resource_registry.validation import parse_limits
 from tests.conftest import Table, api_call
-from tests.support.tables import create_layout_table
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,7 @@
-"""Tables laid out as each zae-limiter layout lays them out, for tests that run on every layout.
+"""Tables laid out as each zae-limiter layout lays them out, made without zae-limiter.
 
-The interop tests use the released packages themselves; these are for the suites that need many
-fresh tables fast (the race harness, injected faults): the version record (and, namespaced, the
+The interop tests use the released packages themselves; this is for what needs many fresh tables
+fast (the race harness, injected faults, benchmarks): the version record (and, namespaced, the
 default namespace) exactly as tests/interop/LAYOUTS.md says the releases write them.
 """
 

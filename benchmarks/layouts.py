@@ -1,0 +1,255 @@
+"""Issue 9: the service on each zae-limiter layout, and against zae-limiter 0.17.0 itself.
+
+- list costs one eventually consistent GetItem of the registry (0.5 RCU) on every layout;
+- a GET of a composite resource is one GetItem, a set one read and one transaction;
+- a set on a 0.17 table, next to zae-limiter 0.17.0's own set_resource_defaults (which is not
+  atomic: a GetItem, a PutItem, an UpdateItem of the registry and an audit PutItem) on the same
+  DynamoDB Local, same limits;
+- verify and backfill of one namespace of a 100,000-item table that zae-limiter 0.17.0 made,
+  reading that namespace's resources from GSI4, next to a Scan of the table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from benchmarks.dataset import LIMITS, RESOURCES, load, other_items
+from benchmarks.metering import DynamoDBMeter
+from benchmarks.report import Comparison, Figure, Goal, Section, measured_equals, ratio_at_most
+from benchmarks.stats import elapsed_ms, median
+from devtools.dynamodb_local import DynamoDBLocal
+from devtools.layout_tables import LAYOUTS, create_layout_table
+from resource_registry import schema, service
+from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler
+from resource_registry.layouts import Scope
+from tests.support.zae_limiter import ZaeLimiter
+
+NAMESPACED_TABLE_ITEMS, QUICK_NAMESPACED_TABLE_ITEMS = 100_000, 5_000
+SET_SAMPLES, QUICK_SET_SAMPLES = 300, 40
+SET_WARMUP = 30
+MIN_NAMESPACE_SAVING = 100
+NAMESPACE = "tenant-a"
+# zae-limiter 0.17 keeps no burst: the benchmark's limits with their burst at capacity, for us
+# and, as JSON, for zae-limiter.
+NO_BURST = tuple(replace(limit, burst=limit.capacity) for limit in LIMITS)
+SET_LIMITS = [limit.to_dict(with_burst=False) for limit in NO_BURST]
+
+
+def run(local: DynamoDBLocal, quick: bool, progress: Callable[[str], None]) -> Section:
+    section = Section(8, "zae-limiter layouts: flat 0.6, composite 0.9, namespaced 0.17")
+    for layout in LAYOUTS:
+        section.figures += _per_layout(local, layout)
+    progress("a set next to zae-limiter 0.17.0's own, on a table it made")
+    zae = _zae_limiter_table(local, "ZAEL-bench-set")
+    samples = QUICK_SET_SAMPLES if quick else SET_SAMPLES
+    theirs = zae.call(
+        "time_set_resource_defaults",
+        resource="theirs",
+        limits=SET_LIMITS,
+        count=samples,
+        warmup=SET_WARMUP,
+    )
+    section.figures += _set_figures(local, zae.table_name, theirs, samples)
+    size = QUICK_NAMESPACED_TABLE_ITEMS if quick else NAMESPACED_TABLE_ITEMS
+    progress(f"verify and backfill of one namespace of a {size:,}-item zae-limiter 0.17 table")
+    section.figures += _one_namespace(local, size)
+    section.notes += [
+        "Layout tables are made as each release lays them out (devtools/layout_tables.py: the "
+        "version record, GSI4, the default namespace); ten resources of three limits each are "
+        "set through the store. Read units are what DynamoDB Local reports.",
+        "The set latency compares RegistryStore.set_defaults in this process with zae-limiter "
+        "0.17.0's Repository.set_resource_defaults timed inside its own process (its probe, in "
+        "its own virtualenv), on the same DynamoDB Local and table, three limits each.",
+        "The namespace table: zae-limiter 0.17.0's create_table (GSI1-4, LSI1-5) and "
+        "register_namespace, ten resources in each of two namespaces, then items that are not "
+        "ours (entities, buckets, audit events, usage) with their namespace's GSI4 keys, as "
+        "0.17 writes them. Verify and backfill count every read they make (the GSI4 Query, the "
+        "registry, each registered resource); the baseline is one paginated full Scan.",
+    ]
+    return section
+
+
+def _per_layout(local: DynamoDBLocal, layout: str) -> list[Figure]:
+    client = local.client()
+    name = f"bench-{layout}-{uuid.uuid4().hex[:8]}"
+    create_layout_table(client, name, layout)
+    store = service.store_over(client, name)
+    for resource in RESOURCES:
+        store.set_defaults(resource, NO_BURST)
+    metered = local.client()
+    meter = DynamoDBMeter(metered)
+    measured = service.store_over(metered, name)
+    meter.take()
+    measured.list_resources()
+    listing = meter.take()
+    measured.get_defaults(RESOURCES[0])
+    getting = meter.take()
+    measured.set_defaults(RESOURCES[0], NO_BURST[:2])
+    setting = meter.take()
+    scan = _scan_read_units(metered, meter, name)
+    one_read = layout != "flat"  # one item per resource: nothing to re-read
+    return [
+        Figure(
+            f"list read units, {layout}",
+            listing.read_units,
+            scan,
+            "RCU",
+            Comparison.SAVING,
+            goal=measured_equals(0.5, "RCU"),
+            measured_note=listing.describe_calls(),
+            baseline_note="full Scan",
+        ),
+        Figure(
+            f"GET round trips, {layout}",
+            getting.total_calls,
+            2,
+            "",
+            goal=measured_equals(1 if one_read else 2, ""),
+            measured_note=getting.describe_calls(),
+            baseline_note="flat: Query + GetItem",
+        ),
+        Figure(
+            f"set round trips, {layout}",
+            setting.total_calls,
+            2,
+            "",
+            goal=measured_at_most(2),
+            measured_note=setting.describe_calls(),
+            baseline_note="a read and a write",
+        ),
+    ]
+
+
+def _set_figures(
+    local: DynamoDBLocal, table: str, theirs: dict[str, Any], samples: int
+) -> list[Figure]:
+    client = local.client()
+    meter = DynamoDBMeter(client)
+    store = service.store_over(client, table)
+    for _ in range(SET_WARMUP):
+        store.set_defaults("ours", NO_BURST)
+    meter.take()
+    store.set_defaults("ours", NO_BURST)
+    one_set = meter.take()
+    ours = [elapsed_ms(lambda: store.set_defaults("ours", NO_BURST)) for _ in range(samples)]
+    return [
+        Figure(
+            "set round trips, namespaced (0.17 table)",
+            one_set.total_calls,
+            theirs["calls_per_set"],
+            "",
+            goal=measured_at_most(2),
+            measured_note=one_set.describe_calls(),
+            baseline_note="zae-limiter 0.17.0, not atomic",
+        ),
+        Figure(
+            "set median latency, namespaced (0.17 table)",
+            median(ours),
+            median(theirs["timings_ms"]),
+            "ms",
+            goal=ratio_at_most(1.0),
+            measured_note="one atomic transaction",
+            baseline_note=f"zae-limiter 0.17.0, n={samples}",
+        ),
+    ]
+
+
+def _one_namespace(local: DynamoDBLocal, size: int) -> list[Figure]:
+    client = local.client()
+    zae = _zae_limiter_table(local, f"ZAEL-bench-{size}")
+    scopes = {
+        name: service.store_over(client, zae.table_name, name).scope
+        for name in (schema.DEFAULT_NAMESPACE, NAMESPACE)
+    }
+    load(local.client, zae.table_name, _namespaced_noise(size, list(scopes.values())))
+    metered = local.client()
+    meter = DynamoDBMeter(metered)
+    layout = service.store_over(metered, zae.table_name).layout
+    reconciler = RegistryReconciler(metered, zae.table_name, layout=layout)
+    scan = _scan_read_units(metered, meter, zae.table_name)
+    verified = reconciler.run(BackfillRequest(Mode.VERIFY, namespace=NAMESPACE))
+    verify = meter.take()
+    # Lose the namespace's registry, as after a crash between zae-limiter's two writes.
+    registry = schema.registry_key(scopes[NAMESPACE].prefix)
+    client.delete_item(TableName=zae.table_name, Key=registry)
+    backfilled = reconciler.run(BackfillRequest(Mode.BACKFILL, namespace=NAMESPACE))
+    backfill = meter.take()
+    found = len(RESOURCES)
+    exact: Goal = Goal(
+        f"≥ {MIN_NAMESPACE_SAVING}x less",
+        lambda f: (f.ratio or 0) >= MIN_NAMESPACE_SAVING,
+    )
+    return [
+        Figure(
+            f"verify read units, one namespace of {size:,} items",
+            verify.read_units,
+            scan,
+            "RCU",
+            Comparison.SAVING,
+            goal=_and(exact, verified.total("resources_found") == found and not verified.drift),
+            measured_note=verify.describe_calls(),
+            baseline_note="full Scan",
+        ),
+        Figure(
+            f"backfill read units, one namespace of {size:,} items (registry lost)",
+            backfill.read_units,
+            scan,
+            "RCU",
+            Comparison.SAVING,
+            goal=_and(exact, backfilled.total("added") == found),
+            measured_note=backfill.describe_calls(),
+            baseline_note="full Scan",
+        ),
+    ]
+
+
+def _zae_limiter_table(local: DynamoDBLocal, name: str) -> ZaeLimiter:
+    """A table zae-limiter 0.17.0 made and opened, with ten resources in each of two namespaces."""
+    zae = ZaeLimiter("0.17.0", local.endpoint, f"{name}-{uuid.uuid4().hex[:8]}")
+    requests = [zae.request("create_table"), zae.request("open")]
+    requests.append(zae.request("register_namespace", name=NAMESPACE))
+    requests += [
+        zae.request("set_resource_defaults", resource=resource, limits=SET_LIMITS, namespace=name)
+        for name in (schema.DEFAULT_NAMESPACE, NAMESPACE)
+        for resource in RESOURCES
+    ]
+    for answer in zae.many(requests):
+        if "error" in answer:
+            raise RuntimeError(f"zae-limiter 0.17.0 refused to set up the table: {answer}")
+    return zae
+
+
+def _namespaced_noise(size: int, scopes: list[Scope]) -> Iterator[dict[str, Any]]:
+    """Items that are not ours, spread over the namespaces, keyed as 0.17 keys them."""
+    for index, item in enumerate(other_items(size)):
+        scope = scopes[index % len(scopes)]
+        pk = f"{scope.prefix}{item[schema.PARTITION_KEY]['S']}"
+        yield {
+            **item,
+            schema.PARTITION_KEY: {"S": pk},
+            schema.GSI4_PARTITION_KEY: {"S": scope.namespace_id or ""},
+            schema.GSI4_SORT_KEY: {"S": pk},
+        }
+
+
+def _scan_read_units(client: Any, meter: DynamoDBMeter, table: str) -> float:
+    meter.take()
+    scan: dict[str, Any] = {"TableName": table, "ProjectionExpression": "#pk"}
+    scan["ExpressionAttributeNames"] = {"#pk": schema.PARTITION_KEY}
+    while True:
+        page = client.scan(**scan)
+        if "LastEvaluatedKey" not in page:
+            return meter.take().read_units
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def measured_at_most(value: float) -> Goal:
+    return Goal(f"≤ {value:g}", lambda figure: figure.measured <= value)
+
+
+def _and(goal: Goal, holds: bool) -> Goal:
+    """The goal, and a fact the run checked (the reconciler found what is there)."""
+    return Goal(goal.text, lambda figure: holds and goal.check(figure))
