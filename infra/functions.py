@@ -18,6 +18,7 @@ from infra.nag import acknowledge
 from infra.sources import LAMBDAS_DIR, LAYER_DIR
 from resource_registry import schema
 from resource_registry.clients import TABLE_NAME_VARIABLE
+from resource_registry.detection import LAYOUT_VARIABLE
 from resource_registry.observability import METRICS_NAMESPACE, SERVICE_NAME
 
 # API Gateway gives up on an integration after 29 s; answer (even with an error) before that. The
@@ -114,9 +115,12 @@ class RegistryFunctions(Construct):
         *,
         table: dynamodb.ITable,
         layers: Sequence[lambda_.ILayerVersion],
+        table_layout: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._table = table
+        # Unset, each function detects the table's layout at a cold start.
+        self._layout_environment = {LAYOUT_VARIABLE: table_layout} if table_layout else {}
         self._layers = list(layers)
         # The layer's package reaches the functions through the layer, not twice.
         self._code = lambda_.Code.from_asset(
@@ -196,6 +200,7 @@ class RegistryFunctions(Construct):
                 TABLE_NAME_VARIABLE: self._table.table_name,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                **self._layout_environment,
             },
         )
         acknowledge(

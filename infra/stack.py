@@ -13,10 +13,13 @@ from infra.backfill_fanout import BackfillFanOut
 from infra.functions import RegistryFunctions
 from infra.layers import FunctionLayers
 from infra.table import RegistryTable
+from resource_registry.layouts import LAYOUTS
 
 STACK_NAME = "ResourceRegistry"
 # `cdk deploy -c existingTableName=...` serves (and backfills) a table that already exists.
 EXISTING_TABLE_CONTEXT = "existingTableName"
+# `cdk deploy -c tableLayout=namespaced` skips the functions' detection of the table's layout.
+TABLE_LAYOUT_CONTEXT = "tableLayout"
 # DynamoDB's own rule for table names.
 TABLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
@@ -28,7 +31,9 @@ class ResourceRegistryStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         table = RegistryTable(self, "Registry", existing_table_name=existing_table_name(self)).table
         layers = FunctionLayers(self, "Layers")
-        functions = RegistryFunctions(self, "Functions", table=table, layers=layers.all)
+        functions = RegistryFunctions(
+            self, "Functions", table=table, layers=layers.all, table_layout=table_layout(self)
+        )
         api = RegistryApi(self, "Api", functions=functions.by_id)
         fan_out = BackfillFanOut(self, "BackfillFanOut", backfill=functions.backfill)
 
@@ -69,6 +74,18 @@ def existing_table_name(scope: Construct) -> str | None:
             "(3 to 255 letters, digits, '_', '.' or '-')"
         )
     return value
+
+
+def table_layout(scope: Construct) -> str | None:
+    """The ``tableLayout`` context value, checked; None to let the functions detect it."""
+    value = scope.node.try_get_context(TABLE_LAYOUT_CONTEXT)
+    if value is None or value == "":
+        return None
+    if value not in LAYOUTS:
+        raise ValueError(
+            f"context {TABLE_LAYOUT_CONTEXT}={value!r} is not a layout: one of {', '.join(LAYOUTS)}"
+        )
+    return str(value)
 
 
 def create_stack(app: App) -> ResourceRegistryStack:
