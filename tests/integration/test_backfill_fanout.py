@@ -7,12 +7,16 @@ tiny time budget so every segment loops on its continuation.
 from __future__ import annotations
 
 import functools
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from devtools.dynamodb_local import DynamoDBLocal
+from devtools.layout_tables import DEFAULT_NAMESPACE_ID, create_layout_table
 from handlers import handle_backfill
+from resource_registry import schema, service
 from resource_registry.backfill import SAMPLE_SIZE, RegistryReconciler
 from tests.conftest import Table
 from tests.infra.conftest import synthesize
@@ -91,3 +95,67 @@ def test_a_verify_fan_out_with_the_default_segments_reports_drift(
     assert summary["sample"]["unregistered"] == ["unregistered-one"]
     assert summary["added"] == 0
     assert local_table.items() == before
+
+
+def test_the_fan_out_reconciles_every_namespace_of_a_namespaced_table(
+    machine: dict[str, Any], dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a zae-limiter 0.17 table: two namespaces, config items but no registry entries
+    client = dynamodb_local.client()
+    name = f"namespaced-{uuid.uuid4().hex[:12]}"
+    create_layout_table(client, name, "namespaced")
+    monkeypatch.setenv("TABLE_NAME", name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
+    ids = {"default": DEFAULT_NAMESPACE_ID, "tenant-a": "tEnAnTa0001"}
+    client.put_item(
+        TableName=name,
+        Item={
+            **schema.namespace_key("tenant-a"),
+            "namespace_id": {"S": ids["tenant-a"]},
+            "namespace_name": {"S": "tenant-a"},
+            "status": {"S": "active"},
+        },
+    )
+    resources = {"default": ["openai/gpt-4", "llama3:8b"], "tenant-a": ["claude-3"]}
+    for namespace, names in resources.items():
+        prefix = f"{ids[namespace]}/"
+        for resource in names:
+            client.put_item(
+                TableName=name,
+                Item={
+                    **schema.config_key(resource, prefix),
+                    "resource": {"S": resource},
+                    "config_version": {"N": "1"},
+                    "l_rpm_cp": {"N": "10"},
+                    "l_rpm_ra": {"N": "10"},
+                    "l_rpm_rp": {"N": "60"},
+                    "GSI4PK": {"S": ids[namespace]},
+                    "GSI4SK": {"S": schema.resource_pk(resource, prefix)},
+                },
+            )
+
+    # When the state machine runs a backfill of every namespace over two segments
+    summary = run(machine, {"mode": "backfill", "total_segments": 2}, invoke_backfill)
+
+    # Then each namespace's registry holds its resources, counted per namespace
+    for namespace, names in resources.items():
+        store = service.store_over(client, name, namespace)
+        assert store.list_resources(consistent=True) == sorted(names)
+    assert summary["added"] == 3
+    assert summary["namespaces"] == {
+        "default": {
+            "resources_found": 2,
+            "added": 2,
+            "removed": 0,
+            "unregistered": 2,
+            "registered_without_defaults": 0,
+        },
+        "tenant-a": {
+            "resources_found": 1,
+            "added": 1,
+            "removed": 0,
+            "unregistered": 1,
+            "registered_without_defaults": 0,
+        },
+    }
+    assert summary["sample"]["added"] == ["claude-3", "llama3:8b", "openai/gpt-4"]
