@@ -12,7 +12,11 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from resource_registry_client import paths
-from resource_registry_client.errors import ConfigurationError, UnexpectedResponseError
+from resource_registry_client.errors import (
+    ConfigurationError,
+    TransportError,
+    UnexpectedResponseError,
+)
 from resource_registry_client.limits import Limit
 from resource_registry_client.paths import DEFAULT_NAMESPACE
 from resource_registry_client.signing import RequestSigner
@@ -72,6 +76,8 @@ class RegistryClient:
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
     ) -> None:
+        # Nothing named an endpoint: a failure to connect most likely means make run is not up.
+        self.is_local_default = not endpoint and ENDPOINT_VARIABLE not in os.environ
         self.endpoint = (endpoint or endpoint_from_environment()).rstrip("/")
         parts = urlsplit(self.endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -189,7 +195,15 @@ class RegistryClient:
         body: bytes | None = None,
     ) -> Response:
         all_headers = {"Accept": JSON_MEDIA_TYPE, **(headers or {})}
-        return self.transport.send(method, self.url(path, query), all_headers, body)
+        try:
+            return self.transport.send(method, self.url(path, query), all_headers, body)
+        except TransportError as error:
+            if not self.is_local_default:
+                raise
+            raise TransportError(
+                f"{error}; is the local server running (make run)? "
+                f"Else give the API's URL with --endpoint or {ENDPOINT_VARIABLE}"
+            ) from None
 
 
 @contextmanager
