@@ -34,6 +34,7 @@ from resource_registry_client.limits import (
 )
 
 TOP_LEVEL_KEY = "namespaces"
+CORE_TAG = "tag:yaml.org,2002:"
 HEADER = """\
 # Desired default limits per namespace and resource (resource-registry plan/apply FILE).
 # A limit is CAPACITY/PERIOD[,burst=N][,refill=N]: CAPACITY tokens, refilled by refill
@@ -138,6 +139,11 @@ class _Reader:
         if _is_null(node) or (isinstance(node, yaml.MappingNode) and not node.value):
             self._problem(node, f"resource {resource!r} has no limits; give 1 to 40")
             return None
+        if not isinstance(node, yaml.MappingNode):
+            self._problem(
+                node, f"resource {resource!r} must map limit names to limits: rpm: 500/1m"
+            )
+            return None
         limits: list[Limit] = []
         clean = True
         for name, (name_node, spec_node) in self._entries(node, f"resource {resource!r}"):
@@ -166,11 +172,17 @@ class _Reader:
 
     def _entries(self, node: yaml.Node, what: str) -> Iterator[tuple[str, tuple[yaml.Node, Any]]]:
         """The (key, (key node, value node)) pairs of a mapping whose keys are plain scalars."""
+        if not _plain(node):
+            self._problem(node, f"{what} has the YAML tag {node.tag}; this file takes no tags")
+            return
         if not isinstance(node, yaml.MappingNode):
             self._problem(node, f"{what} must be a mapping of names to values")
             return
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
+            if not _plain(key_node) or not _plain(value_node):
+                self._problem(key_node, f"a YAML tag in {what}; this file takes no tags")
+                continue
             if not isinstance(key_node, yaml.ScalarNode) or _is_null(key_node):
                 self._problem(key_node, f"a key in {what} must be a name")
                 continue
@@ -187,6 +199,12 @@ class _Reader:
         mark = node.start_mark if node is not None else None
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         self.problems.append((line, column, message))
+
+
+def _plain(node: yaml.Node) -> bool:
+    """Whether a node has one of YAML's own tags; nothing in the file is ever constructed, but a
+    tag (!!python/..., !custom) is a sign the file means something this schema does not."""
+    return node.tag.startswith(CORE_TAG) and "/" not in node.tag.removeprefix(CORE_TAG)
 
 
 def _is_null(node: yaml.Node) -> bool:
