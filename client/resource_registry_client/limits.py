@@ -146,10 +146,13 @@ def parse_compact(name: str, text: str) -> Limit:
     if not found:
         raise LimitSyntaxError(f"{name}: {text[:80]!r} is not {COMPACT_SYNTAX}")
     unit = found["unit"]
-    if unit not in PERIOD_UNITS:
+    if not unit:
+        period = found["period"]
         raise LimitSyntaxError(
-            f"{name}: the period {found['period']}{unit!r} needs a unit: s, m, h or d (e.g. 60s)"
+            f"{name}: the period {period} needs a unit: s, m, h or d ({period}s)"
         )
+    if unit not in PERIOD_UNITS:
+        raise LimitSyntaxError(f"{name}: the period's unit {unit!r} is not s, m, h or d")
     options: dict[str, int] = {}
     for option in filter(None, found["options"].split(",")):
         parsed = OPTION.fullmatch(option)

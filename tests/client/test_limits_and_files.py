@@ -37,7 +37,7 @@ def test_the_compact_form_with_its_defaults() -> None:
         ("rpm", "is not NAME=CAPACITY/PERIOD"),
         ("rpm=500", "is not CAPACITY/PERIOD"),
         ("rpm=500/60", "needs a unit"),
-        ("rpm=500/60w", "needs a unit"),
+        ("rpm=500/60w", "unit 'w' is not s, m, h or d"),
         ("rpm=0/1m", "capacity must be a whole number above 0"),
         ("rpm=5/0s", "refill_period_seconds must be a whole number above 0"),
         ("rpm=5/1m,burst=4", "burst (4) must be at least capacity (5)"),
