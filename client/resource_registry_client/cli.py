@@ -29,7 +29,7 @@ from resource_registry_client.desired import (
     dump_desired,
     load_desired,
 )
-from resource_registry_client.errors import RegistryClientError
+from resource_registry_client.errors import NotFoundError, RegistryClientError
 from resource_registry_client.limits import (
     Limit,
     LimitSyntaxError,
@@ -223,7 +223,8 @@ def plan_command(settings: Settings, file: str, prune: bool) -> None:
     """Show what apply would change; exit 2 if anything, 0 if nothing.
 
     Only the file's namespaces are read (with --namespace, only that one of them)."""
-    plan = make_plan(settings.client, _load(file), prune=prune, namespaces=_only(settings))
+    desired = _load(file)
+    plan = make_plan(settings.client, desired, prune=prune, namespaces=_only(settings, desired))
     _print(settings, render.plan_json(plan), render.plan_text(plan))
     if plan.has_changes:
         raise click.exceptions.Exit(EXIT_CHANGES)
@@ -241,7 +242,7 @@ def apply_command(settings: Settings, file: str, prune: bool, yes: bool) -> None
     Each change is guarded by the ETag the plan read: a resource changed in the meantime is
     refused and left as it is (exit 1); the others are still applied."""
     desired = _load(file)
-    plan = make_plan(settings.client, desired, prune=prune, namespaces=_only(settings))
+    plan = make_plan(settings.client, desired, prune=prune, namespaces=_only(settings, desired))
     if not settings.as_json:
         click.echo(render.plan_text(plan))
     if not plan.has_changes:
@@ -285,7 +286,10 @@ def export_command(settings: Settings, output: str | None, all_namespaces: bool)
     for namespace in names:
         resources = {}
         for resource in client.list_resources(namespace, consistent=True):
-            resources[resource] = client.get_defaults(resource, namespace).limits
+            try:
+                resources[resource] = client.get_defaults(resource, namespace).limits
+            except NotFoundError:
+                continue  # deleted since it was listed
         namespaces[namespace] = resources
     text = dump_desired(DesiredState(namespaces))
     if output is None or output == "-":
@@ -315,8 +319,13 @@ def _load(file: str) -> DesiredState:
     return load_desired(text, "<stdin>" if file == "-" else file)
 
 
-def _only(settings: Settings) -> list[str] | None:
-    return [settings.namespace] if settings.namespace is not None else None
+def _only(settings: Settings, desired: DesiredState) -> list[str] | None:
+    """The one namespace --namespace names, which the file must have; None: all of the file's."""
+    if settings.namespace is None:
+        return None
+    if settings.namespace not in desired.namespaces:
+        raise click.ClickException(f"the file has no namespace {settings.namespace!r}")
+    return [settings.namespace]
 
 
 def _print(settings: Settings, document: Any, text: str) -> None:
