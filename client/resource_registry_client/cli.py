@@ -64,13 +64,17 @@ class Settings:
         return self.namespace or DEFAULT_NAMESPACE
 
 
+NAMESPACE_OPTION = click.option(
+    "--namespace", "-n", default=None, metavar="NAME", help="Namespace (default: default)."
+)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
 def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--namespace`` and ``--json``, accepted after a command's name as well as before it."""
 
-    @click.option(
-        "--namespace", "-n", default=None, metavar="NAME", help="Namespace (default: default)."
-    )
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    @NAMESPACE_OPTION
+    @JSON_OPTION
     @functools.wraps(command)
     def with_shared(*args: Any, namespace: str | None, as_json: bool, **kwargs: Any) -> Any:
         settings = click.get_current_context().find_object(Settings)
@@ -94,10 +98,8 @@ pass_settings = click.make_pass_decorator(Settings)
     help=f"The API's base URL, e.g. the stack's ApiUrl [env {ENDPOINT_VARIABLE}; "
     f"default {DEFAULT_ENDPOINT}, the local server of make run].",
 )
-@click.option(
-    "--namespace", "-n", default=None, metavar="NAME", help="Namespace (default: default)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@NAMESPACE_OPTION
+@JSON_OPTION
 @click.pass_context
 def cli(ctx: click.Context, endpoint: str | None, namespace: str | None, as_json: bool) -> None:
     """Read and change the resource registry's default limits, or make them match a file.
