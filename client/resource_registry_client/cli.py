@@ -346,8 +346,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted; nothing changed", err=True)
         return EXIT_ERROR
+    except click.UsageError as error:
+        error.show()  # with the usage line and where to find help
+        return EXIT_ERROR
     except click.ClickException as error:
-        error.show()
+        click.echo(f"error: {error.format_message()}", err=True)
         return EXIT_ERROR
     except (DesiredFileError, RegistryClientError) as error:
         click.echo(f"error: {_describe(error)}", err=True)
