@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from resource_registry_client import paths
 from resource_registry_client.errors import (
@@ -183,7 +183,9 @@ class RegistryClient:
 
     def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
         """The full URL of an API path (percent-encoded already) under the endpoint."""
-        return self.endpoint + path + (f"?{urlencode(query)}" if query else "")
+        # %20, not '+', for a space: SigV4's canonical query string encodes it so.
+        encoded = urlencode(query, quote_via=quote) if query else ""
+        return self.endpoint + path + (f"?{encoded}" if encoded else "")
 
     def _call(
         self,

@@ -72,6 +72,15 @@ def test_a_get_with_a_query_carries_botocores_signature(stub_api: StubApi) -> No
 
 
 @pytest.mark.usefixtures("fixed_credentials")
+def test_a_history_cursor_is_encoded_as_sigv4_encodes_it(stub_api: StubApi) -> None:
+    stub_api.answer(200, {"resource": "a", "events": [], "next_cursor": None})
+    RegistryClient(stub_api.url).history("a", cursor="ab+/= c~", limit=5)
+    received = stub_api.received[0]
+    assert received.path == "/resources/a/history?limit=5&cursor=ab%2B%2F%3D%20c~"
+    assert received.headers["Authorization"] == botocore_authorization(stub_api, received)
+
+
+@pytest.mark.usefixtures("fixed_credentials")
 def test_a_tampered_request_would_not_match(stub_api: StubApi) -> None:
     RegistryClient(stub_api.url).list_resources(consistent=True)
     received = stub_api.received[0]
