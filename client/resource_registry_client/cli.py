@@ -344,7 +344,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.exceptions.Abort:
-        click.echo("aborted; nothing changed", err=True)
+        click.echo("aborted", err=True)  # changes already reported as applied stay applied
         return EXIT_ERROR
     except click.UsageError as error:
         error.show()  # with the usage line and where to find help

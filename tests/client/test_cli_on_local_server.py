@@ -131,6 +131,16 @@ def test_apply_asks_and_changes_nothing_when_told_no(
     assert done.returncode == 1
     assert "Apply these 2 change(s)" in done.stderr and "not applied" in done.stderr
     assert client.list_resources(consistent=True) == []
+    unattended = subprocess.run(  # no terminal, no --yes: the question is never answered
+        [str(SCRIPT), "--endpoint", api_url, "apply", file],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert unattended.returncode == 1 and unattended.stderr.endswith("aborted\n")
+    assert client.list_resources(consistent=True) == []
 
 
 def apply_with_a_change_in_between(
