@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from resource_registry_client.client import RegistryClient
 from resource_registry_client.desired import DesiredState
 from resource_registry_client.errors import (
-    ApiError,
     NotFoundError,
     PreconditionFailedError,
     RegistryClientError,
@@ -114,10 +113,10 @@ def make_plan(
             current = _read(client, namespace, resource) if resource in existing else None
             wanted = resources.get(resource)
             change = _compare(namespace, resource, current, wanted)
-            if change is None:
-                unchanged += current is not None and wanted is not None
-            else:
+            if change is not None:
                 changes.append(change)
+            elif wanted is not None:
+                unchanged += 1
     return Plan(tuple(changes), unchanged, prune)
 
 
@@ -166,30 +165,29 @@ def _compare(
 
 def _apply_one(client: RegistryClient, change: ResourceChange) -> ChangeResult:
     where = _where(change)
+    verb = f"{change.action.value}d"
+    if change.action is not Action.CREATE and change.etag is None:
+        message = f"{where}: not {verb}: the API sent no ETag to guard the change with"
+        return ChangeResult(change, Outcome.FAILED, message)
     try:
         if change.action is Action.CREATE:
             client.set_defaults(change.resource, change.after, change.namespace, create_only=True)
         elif change.action is Action.UPDATE:
             client.set_defaults(
-                change.resource, change.after, change.namespace, if_match=_etag(change)
+                change.resource, change.after, change.namespace, if_match=change.etag
             )
         else:
-            client.delete_defaults(change.resource, change.namespace, if_match=_etag(change))
+            client.delete_defaults(change.resource, change.namespace, if_match=change.etag)
     except PreconditionFailedError:
         return ChangeResult(
             change,
             Outcome.REFUSED,
-            f"{where}: not {change.action.value}d: it changed after the plan read it "
+            f"{where}: not {verb}: it changed after the plan read it "
             f"({_state_read(change)}); nothing was written to it. Run plan again.",
         )
-    except (ApiError, RegistryClientError) as error:
-        return ChangeResult(change, Outcome.FAILED, f"{where}: not {change.action.value}d: {error}")
-    return ChangeResult(change, Outcome.APPLIED, f"{where}: {change.action.value}d")
-
-
-def _etag(change: ResourceChange) -> str:
-    # A server that sent no ETag gives nothing to guard with; '*' still requires defaults.
-    return change.etag or "*"
+    except RegistryClientError as error:
+        return ChangeResult(change, Outcome.FAILED, f"{where}: not {verb}: {error}")
+    return ChangeResult(change, Outcome.APPLIED, f"{where}: {verb}")
 
 
 def _where(change: ResourceChange) -> str:

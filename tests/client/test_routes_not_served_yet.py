@@ -130,3 +130,13 @@ def test_namespaces_command(stub_api: StubApi, capsys: pytest.CaptureFixture[str
     stub_api.answer(200, {"namespaces": ["default", "team-a"]})
     assert run(["--endpoint", stub_api.url, "namespaces"]) == 0
     assert capsys.readouterr().out == "default\nteam-a\n"
+
+
+def test_an_update_without_an_etag_to_guard_it_is_not_sent(stub_api: StubApi) -> None:
+    stub_api.answer(200, {"resources": ["a"]})
+    stub_api.answer(200, limits_body("a", "rpm=1/1s"))  # no ETag header
+    client = RegistryClient(stub_api.url, signer=NoSigner())
+    plan = make_plan(client, load_desired("namespaces:\n  default:\n    a:\n      rpm: 2/1s\n"))
+    (result,) = apply_plan(client, plan)
+    assert result.outcome is Outcome.FAILED and "no ETag" in result.message
+    assert [r.method for r in stub_api.received] == ["GET", "GET"]
