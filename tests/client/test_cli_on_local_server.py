@@ -242,6 +242,8 @@ def test_errors_exit_1_and_say_what_is_wrong(cli: Cli, tmp_path: Path) -> None:
     status, _, err = cli("set", "gpt-4", "-l", "rpm=5/1m", "--if-match", '"1"', "--create-only")
     assert status == 1 and "exclude each other" in err
     assert run(["--endpoint", "http://127.0.0.1:9", "list"]) == 1
+    status, _, err = cli("--endpoint", "ftp://example.com", "list")
+    assert status == 1 and "is not an http(s) URL" in err
     status, _, err = cli("--namespace", "prod", "plan", write(tmp_path, FILE))
     assert status == 1 and "the file has no namespace 'prod'" in err
 
