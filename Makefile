@@ -20,9 +20,10 @@ INTEROP_VENVS := $(foreach version,$(ZAE_LIMITER_VERSIONS),.venv-zae-limiter/$(v
 
 deps: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-client.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 interop-venvs: $(INTEROP_VENVS)
@@ -45,7 +46,7 @@ lint: deps
 	$(BIN)/ruff format --check .
 
 typecheck: deps
-	$(BIN)/mypy lambdas devtools infra app.py tests
+	$(BIN)/mypy lambdas devtools infra app.py tests client
 
 test: lint typecheck $(INTEROP_VENVS)
 	$(BIN)/pytest -n 2 --dist loadfile

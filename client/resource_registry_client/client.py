@@ -1,0 +1,237 @@
+"""The client: one method per API route (CONTRACT section 3), in any namespace."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from resource_registry_client import paths
+from resource_registry_client.errors import (
+    ConfigurationError,
+    TransportError,
+    UnexpectedResponseError,
+)
+from resource_registry_client.limits import Limit
+from resource_registry_client.paths import DEFAULT_NAMESPACE
+from resource_registry_client.signing import RequestSigner
+from resource_registry_client.transport import Response, RetryPolicy, Transport
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:3000"  # make run
+ENDPOINT_VARIABLE = "RESOURCE_REGISTRY_URL"
+JSON_MEDIA_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """A resource's default limits, sorted by name, and the ETag they were read or written at."""
+
+    resource: str
+    limits: tuple[Limit, ...]
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One audit event: a set or a delete of a resource's defaults."""
+
+    event_id: str
+    timestamp: str
+    action: str
+    principal: str | None
+    limits: tuple[Limit, ...]
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """Audit events, newest first, and the cursor of the next page (None on the last)."""
+
+    resource: str
+    events: tuple[HistoryEvent, ...]
+    next_cursor: str | None
+
+
+def endpoint_from_environment() -> str:
+    """RESOURCE_REGISTRY_URL, else the local server of ``make run``."""
+    return os.environ.get(ENDPOINT_VARIABLE) or DEFAULT_ENDPOINT
+
+
+class RegistryClient:
+    """Calls the resource registry API at ``endpoint`` (e.g. the stack's ApiUrl).
+
+    Every request is signed with SigV4 when AWS credentials are found, and retried while the API
+    answers that it may succeed later. Errors are the typed exceptions of ``errors``.
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        signer: RequestSigner | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        # Nothing named an endpoint: a failure to connect most likely means make run is not up.
+        self.is_local_default = not endpoint and ENDPOINT_VARIABLE not in os.environ
+        self.endpoint = (endpoint or endpoint_from_environment()).rstrip("/")
+        parts = urlsplit(self.endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(
+                f"endpoint {self.endpoint!r} is not an http(s) URL, e.g. {DEFAULT_ENDPOINT} "
+                "or the stack's ApiUrl"
+            )
+        if parts.query or parts.fragment:
+            raise ConfigurationError(f"endpoint {self.endpoint!r} must not have a query string")
+        self.transport = Transport(signer or RequestSigner(), retry, timeout)
+
+    def list_namespaces(self) -> list[str]:
+        """The active namespaces, sorted (``["default"]`` on tables without namespaces)."""
+        response = self._call("GET", paths.NAMESPACES)
+        with reading(response):
+            return [str(name) for name in response.json()["namespaces"]]
+
+    def list_resources(
+        self, namespace: str = DEFAULT_NAMESPACE, *, consistent: bool = False
+    ) -> list[str]:
+        """The resources that have defaults in ``namespace``, sorted."""
+        query = {"consistent": "true"} if consistent else {}
+        response = self._call("GET", paths.resources_path(namespace), query)
+        with reading(response):
+            return [str(name) for name in response.json()["resources"]]
+
+    def get_defaults(self, resource: str, namespace: str = DEFAULT_NAMESPACE) -> Defaults:
+        """The resource's defaults and ETag; NotFoundError when it has none."""
+        return _defaults(self._call("GET", paths.defaults_path(namespace, resource)))
+
+    def get_defaults_if_changed(
+        self, resource: str, etag: str, namespace: str = DEFAULT_NAMESPACE
+    ) -> Defaults | None:
+        """The resource's defaults, or None if they are still at ``etag`` (a 304)."""
+        path = paths.defaults_path(namespace, resource)
+        response = self._call("GET", path, headers={"If-None-Match": etag})
+        return None if response.status == HTTPStatus.NOT_MODIFIED else _defaults(response)
+
+    def set_defaults(
+        self,
+        resource: str,
+        limits: Iterable[Limit],
+        namespace: str = DEFAULT_NAMESPACE,
+        *,
+        if_match: str | None = None,
+        create_only: bool = False,
+    ) -> Defaults:
+        """Replace the resource's whole set of limits. ``if_match``: only if still at that ETag;
+        ``create_only``: only if it has no defaults (``If-None-Match: *``). Either way a 412
+        (PreconditionFailedError) means nothing changed."""
+        if if_match is not None and create_only:
+            raise ValueError("if_match and create_only exclude each other")
+        headers = {"Content-Type": JSON_MEDIA_TYPE}
+        if if_match is not None:
+            headers["If-Match"] = if_match
+        if create_only:
+            headers["If-None-Match"] = "*"
+        body = json.dumps({"limits": [limit.to_api() for limit in limits]}).encode()
+        path = paths.defaults_path(namespace, resource)
+        return _defaults(self._call("PUT", path, headers=headers, body=body))
+
+    def delete_defaults(
+        self, resource: str, namespace: str = DEFAULT_NAMESPACE, *, if_match: str | None = None
+    ) -> None:
+        """Delete the resource's defaults; NotFoundError if it has none."""
+        headers = {"If-Match": if_match} if if_match is not None else {}
+        self._call("DELETE", paths.defaults_path(namespace, resource), headers=headers)
+
+    def history(
+        self,
+        resource: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> HistoryPage:
+        """One page of the resource's audit events, newest first."""
+        query: dict[str, str] = {}
+        if limit is not None:
+            query["limit"] = str(limit)
+        if cursor is not None:
+            query["cursor"] = cursor
+        response = self._call("GET", paths.history_path(namespace, resource), query)
+        with reading(response):
+            body = response.json()
+            return HistoryPage(
+                resource=body["resource"],
+                events=tuple(_event(event) for event in body["events"]),
+                next_cursor=body.get("next_cursor"),
+            )
+
+    def iter_history(
+        self, resource: str, namespace: str = DEFAULT_NAMESPACE, *, page_size: int | None = None
+    ) -> Iterator[HistoryEvent]:
+        """Every audit event of the resource, newest first, page by page."""
+        cursor: str | None = None
+        while True:
+            page = self.history(resource, namespace, limit=page_size, cursor=cursor)
+            yield from page.events
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
+        """The full URL of an API path (percent-encoded already) under the endpoint."""
+        # %20, not '+', for a space: SigV4's canonical query string encodes it so.
+        encoded = urlencode(query, quote_via=quote) if query else ""
+        return self.endpoint + path + (f"?{encoded}" if encoded else "")
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Response:
+        all_headers = {"Accept": JSON_MEDIA_TYPE, **(headers or {})}
+        try:
+            return self.transport.send(method, self.url(path, query), all_headers, body)
+        except TransportError as error:
+            if not self.is_local_default:
+                raise
+            raise TransportError(
+                f"{error}; is the local server running (make run)? "
+                f"Else give the API's URL with --endpoint or {ENDPOINT_VARIABLE}"
+            ) from None
+
+
+@contextmanager
+def reading(response: Response) -> Iterator[None]:
+    """Turns a body that is not the API's shape into one clear error."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UnexpectedResponseError(
+            f"the endpoint answered {response.status} with a body this API never sends "
+            f"({type(error).__name__}: {error}); is the endpoint URL right?"
+        ) from None
+
+
+def _defaults(response: Response) -> Defaults:
+    with reading(response):
+        body = response.json()
+        limits = tuple(sorted(Limit.from_api(limit) for limit in body["limits"]))
+        return Defaults(body["resource"], limits, response.headers.get("etag"))
+
+
+def _event(body: Mapping[str, Any]) -> HistoryEvent:
+    return HistoryEvent(
+        event_id=body["event_id"],
+        timestamp=body["timestamp"],
+        action=body["action"],
+        principal=body.get("principal"),
+        limits=tuple(sorted(Limit.from_api(limit) for limit in body.get("limits") or [])),
+    )
