@@ -57,7 +57,7 @@ synth: deps
 backfill verify prune: deps
 	$(PY) -m devtools.backfill_cli $@
 
-bench: deps
+bench: deps $(INTEROP_VENVS)
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
