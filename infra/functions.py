@@ -66,6 +66,7 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
     routes.LIST_NAMESPACES.function_id: (TableAccess(("dynamodb:Query", "dynamodb:GetItem")),),
     # The GetItem re-reads the version item: proof no write landed while the Query read.
     routes.GET_DEFAULTS.function_id: (TableAccess(("dynamodb:Query", "dynamodb:GetItem")),),
+    # ConditionCheckItem: on a namespaced table, that the namespace is still active.
     routes.SET_DEFAULTS.function_id: (
         TableAccess(
             (
@@ -74,6 +75,7 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
+                "dynamodb:ConditionCheckItem",
             )
         ),
     ),

@@ -22,6 +22,7 @@ EXPECTED_TABLE_ACTIONS = {
     routes.SET_DEFAULTS.function_id: {
         "dynamodb:Query",
         "dynamodb:GetItem",
+        "dynamodb:ConditionCheckItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",

@@ -218,3 +218,34 @@ def test_a_schema_the_service_does_not_know_is_refused_naming_it(zae_017: ZaeLim
     assert (answer["statusCode"], answer["json"]["code"]) == (503, "UnsupportedTable")
     assert "0.99.0" in answer["json"]["message"]
     assert zae_017.list_resources_with_defaults() == []
+
+
+def test_zae_limiters_purge_finds_everything_the_service_wrote_in_a_namespace(
+    zae_017: ZaeLimiter,
+) -> None:
+    namespace_id = zae_017.register_namespace("tenant-a")
+    for resource in ("openai/gpt-4", "claude-3"):
+        put = api_call("PUT", defaults_path(resource, "tenant-a"), body={"limits": [RPM]})
+        assert put["statusCode"] == 200
+    assert api_call("DELETE", defaults_path("claude-3", "tenant-a"))["statusCode"] == 204
+    client = service.table_layout().client
+
+    def items_under(namespace: str) -> list[Any]:
+        items = client.scan(TableName=zae_017.table_name, ConsistentRead=True)["Items"]
+        return [item for item in items if item["PK"]["S"].startswith(f"{namespace}/")]
+
+    assert items_under(namespace_id)  # the config item and the registry
+
+    # When zae-limiter deletes and purges the namespace
+    zae_017.call("delete_namespace", name="tenant-a")
+    zae_017.call("purge_namespace", namespace_id=namespace_id)
+
+    # Then nothing the service wrote under it is left: every item carried the GSI4 keys
+    assert items_under(namespace_id) == []
+    # and a write into it, while this process still holds its id (cached up to 30 s), is
+    # refused by the namespace check in the write's own transaction, writing nothing
+    late = api_call("PUT", defaults_path("late", "tenant-a"), body={"limits": [RPM]})
+    assert (late["statusCode"], late["json"]["code"]) == (404, "NamespaceNotFound")
+    assert items_under(namespace_id) == []
+    service.reset()  # the cache's 30 s later
+    assert api_call("GET", "/namespaces/tenant-a/resources")["statusCode"] == 404

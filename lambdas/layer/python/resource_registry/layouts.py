@@ -140,6 +140,29 @@ class Layout(ABC):
                     "capacity; omit burst or set it equal to capacity"
                 )
 
+    def scope_checks(self, scope: Scope) -> list[Action]:
+        """ConditionChecks that the namespace is still the active one resolved: a write never
+        lands under the id of a namespace deleted since (zae-limiter's purge would miss it)."""
+        if not self.namespaced:
+            return []
+        return [
+            {
+                "ConditionCheck": {
+                    "TableName": self.table_name,
+                    "Key": schema.namespace_key(scope.name),
+                    "ConditionExpression": "#id = :id AND #status = :active",
+                    "ExpressionAttributeNames": {
+                        "#id": schema.ATTR_NAMESPACE_ID,
+                        "#status": schema.ATTR_NAMESPACE_STATUS,
+                    },
+                    "ExpressionAttributeValues": {
+                        ":id": {"S": scope.namespace_id or ""},
+                        ":active": {"S": schema.NAMESPACE_ACTIVE},
+                    },
+                }
+            }
+        ]
+
     def registry_key(self, scope: Scope) -> schema.Key:
         """The key of the scope's registry item."""
         return schema.registry_key(scope.prefix)

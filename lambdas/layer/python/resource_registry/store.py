@@ -16,6 +16,7 @@ from resource_registry.dynamodb import transact as commit
 from resource_registry.errors import (
     ConcurrentUpdateError,
     InvalidInputError,
+    NamespaceNotFoundError,
     PreconditionFailedError,
     ResourceNotFoundError,
     UnrepresentableLimitError,
@@ -100,7 +101,7 @@ class RegistryStore:
             _refuse_unrepresentable(resource, stored)
             actions = self.layout.write_actions(self.scope, resource, stored, new_limits)
             actions.append(self.layout.registry_action(self.scope, "ADD", [resource]))
-            if len(actions) > MAX_TRANSACT_ACTIONS:
+            if len(actions) - 1 > self._room_for_changes():
                 raise InvalidInputError(
                     f"resource {resource!r} holds {len(stored.limits)} limits; replacing them with "
                     f"{len(new_limits)} exceeds DynamoDB's {MAX_TRANSACT_ACTIONS} items per "
@@ -142,7 +143,7 @@ class RegistryStore:
         registered: list[str] = []
         pending = dict(evidence)
         while pending:
-            batch = dict(sorted(pending.items())[: MAX_TRANSACT_ACTIONS - 1])
+            batch = dict(sorted(pending.items())[: self._room_for_changes()])
             for name in batch:
                 del pending[name]
             registered += self._register_batch(batch)
@@ -201,8 +202,30 @@ class RegistryStore:
 
         return with_retries(self._retry_policy, attempt)
 
+    def _room_for_changes(self) -> int:
+        """Actions a transaction has room for besides the registry update and namespace checks."""
+        return MAX_TRANSACT_ACTIONS - 1 - len(self.layout.scope_checks(self.scope))
+
     def _commit(self, actions: list[Action], with_registry: bool = True) -> None:
-        commit(self._client, actions, len(actions) - 1 if with_registry else None)
+        """Commit ``actions``; those ending with the registry update also check the namespace.
+
+        The namespace checks go just before the registry update, which stays last: a failure
+        there is RegistryFullError.
+        """
+        if not with_registry:
+            commit(self._client, actions, None)
+            return
+        *changes, registry = actions
+        checks = self.layout.scope_checks(self.scope)
+        try:
+            commit(self._client, [*changes, *checks, registry], len(changes) + len(checks))
+        except RetryableWriteError as retry:
+            failed = retry.reasons[len(changes) : len(changes) + len(checks)]
+            if "ConditionalCheckFailed" in failed:
+                raise NamespaceNotFoundError(
+                    f"namespace {self.scope.name!r} was deleted; nothing was written"
+                ) from retry
+            raise
 
     def _defaults(self, resource: str, stored: StoredResource) -> ResourceDefaults:
         return ResourceDefaults(
