@@ -46,7 +46,13 @@ def zae(
     monkeypatch: pytest.MonkeyPatch,
 ) -> ZaeLimiter:
     """A table zae-limiter made and opened, served by the service's handlers."""
-    limiter = zae_limiter_factory(request.param)
+    return served(zae_limiter_factory(request.param), dynamodb_local, monkeypatch)
+
+
+def served(
+    limiter: ZaeLimiter, dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch
+) -> ZaeLimiter:
+    """``limiter``'s table, created and opened by zae-limiter, as the handlers' table."""
     limiter.create_table()
     limiter.open()
     monkeypatch.setenv("TABLE_NAME", limiter.table_name)
@@ -141,13 +147,7 @@ def zae_017(
     dynamodb_local: DynamoDBLocal,
     monkeypatch: pytest.MonkeyPatch,
 ) -> ZaeLimiter:
-    limiter = zae_limiter_factory("0.17.0")
-    limiter.create_table()
-    limiter.open()
-    monkeypatch.setenv("TABLE_NAME", limiter.table_name)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
-    service.reset()
-    return limiter
+    return served(zae_limiter_factory("0.17.0"), dynamodb_local, monkeypatch)
 
 
 def test_disabled_survives_a_put(zae_017: ZaeLimiter) -> None:
