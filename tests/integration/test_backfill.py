@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
 from devtools.dynamodb_local import DynamoDBLocal
+from devtools.layout_tables import DEFAULT_NAMESPACE_ID, create_layout_table
 from handlers import handle_backfill
-from resource_registry import schema
+from resource_registry import schema, service
 from resource_registry.backfill import SAMPLE_SIZE, BackfillRequest, Mode, RegistryReconciler
 from resource_registry.errors import InvalidContinuationError, InvalidInputError
 from resource_registry.model import Limit
@@ -286,3 +288,57 @@ def test_many_missing_names_are_registered_99_to_a_transaction_during_the_scan(
     # One transaction as soon as 99 names were pending, mid-scan; the rest after the last page.
     assert len(transactions) == 2
     assert transactions[0] < len(scans)
+
+
+def test_resumed_runs_go_through_every_namespace_finding_each_resource_once(
+    dynamodb_local: DynamoDBLocal,
+) -> None:
+    # Given a namespaced table: three namespaces of unregistered config items
+    client = dynamodb_local.client()
+    name = f"namespaced-{uuid.uuid4().hex[:12]}"
+    create_layout_table(client, name, "namespaced")
+    ids = {"default": DEFAULT_NAMESPACE_ID, "alpha": "aLpHa000001", "beta": "bEtA0000001"}
+    for namespace in ("alpha", "beta"):
+        client.put_item(
+            TableName=name,
+            Item={
+                **schema.namespace_key(namespace),
+                "namespace_id": {"S": ids[namespace]},
+                "namespace_name": {"S": namespace},
+                "status": {"S": "active"},
+            },
+        )
+    resources = {namespace: [f"{namespace}-{index}" for index in range(3)] for namespace in ids}
+    for namespace, names in resources.items():
+        prefix = f"{ids[namespace]}/"
+        for resource in names:
+            client.put_item(
+                TableName=name,
+                Item={
+                    **schema.config_key(resource, prefix),
+                    "l_rpm_cp": {"N": "1"},
+                    "l_rpm_ra": {"N": "1"},
+                    "l_rpm_rp": {"N": "1"},
+                    "GSI4PK": {"S": ids[namespace]},
+                    "GSI4SK": {"S": schema.resource_pk(resource, prefix)},
+                },
+            )
+    layout = service.store_over(client, name).layout
+    reconciler = RegistryReconciler(client, name, page_size=1, layout=layout)
+
+    # When a backfill runs out of time after every page and is resumed until done
+    request = BackfillRequest(Mode.BACKFILL)
+    found: dict[str, list[str]] = {}
+    for _ in range(50):
+        summary = reconciler.run(request, remaining_millis=lambda: 0)
+        for namespace, tally in summary.namespaces.items():
+            found.setdefault(namespace, []).extend(tally.resources_found.names)
+        if summary.continuation is None:
+            break
+        request = request.resumed_from(summary.continuation)
+
+    # Then every namespace was gone through, each resource found exactly once and registered
+    assert summary.continuation is None
+    assert {namespace: sorted(names) for namespace, names in found.items()} == resources
+    for namespace, names in resources.items():
+        assert service.store_over(client, name, namespace).list_resources(True) == names

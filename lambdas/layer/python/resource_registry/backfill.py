@@ -280,12 +280,13 @@ class RegistryReconciler:
             request.mode.value, request.segment, request.total_segments, request.namespace
         )
         scopes = self._scopes(request)
+        names = [scope.name for scope in scopes]
+        # The namespace the last run stopped in; if it is gone since, the next one from scratch.
+        resuming = request.resume_namespace in names
         if request.resume_namespace is not None:
-            names = [scope.name for scope in scopes]
-            if request.resume_namespace in names:
-                scopes = scopes[names.index(request.resume_namespace) :]
+            scopes = [scope for scope in scopes if scope.name >= request.resume_namespace]
         for index, scope in enumerate(scopes):
-            resumed = index == 0 and request.resume_namespace is not None
+            resumed = index == 0 and resuming
             start_key = request.start_key if resumed else None
             last_resource = request.last_resource if resumed else None
             token = self._run_scope(

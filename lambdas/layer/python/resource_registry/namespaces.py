@@ -60,6 +60,9 @@ class NamespaceDirectory:
                 "#id": schema.ATTR_NAMESPACE_ID,
                 "#status": schema.ATTR_NAMESPACE_STATUS,
             },
+            # Once per namespace per NAMESPACE_CACHE_SECONDS: a namespace registered a moment
+            # ago is found.
+            ConsistentRead=True,
         )
         item = response.get("Item")
         if item is None or _status(item) != schema.NAMESPACE_ACTIVE:
