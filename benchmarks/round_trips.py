@@ -23,7 +23,7 @@ from benchmarks.report import Figure, Goal, Section
 from devtools.dynamodb_local import create_table
 from handlers import routes
 from handlers.routes import Route
-from resource_registry import clients, service, schema
+from resource_registry import clients, schema, service
 
 LIMIT_COUNTS = (1, 5, 40)
 ONE_WRITE = Counter({"Query": 1, "TransactWriteItems": 1})
