@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from resource_registry.backfill import BackfillRequest, RegistryReconciler
 from resource_registry.clients import dynamodb_client, table_name
-from resource_registry.observability import logger, metrics, tracer
+from resource_registry.observability import (
+    DRIFT_METRIC,
+    DRIFT_MODE_DIMENSION,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    logger,
+    metrics,
+    tracer,
+)
 
 
 @logger.inject_lambda_context(log_event=True)
@@ -24,5 +32,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     summary = reconciler.run(request, remaining_millis=context.get_remaining_time_in_millis)
     metrics.add_metric(name="ResourcesRegistered", unit=MetricUnit.Count, value=len(summary.added))
     metrics.add_metric(name="ResourcesPruned", unit=MetricUnit.Count, value=len(summary.removed))
+    drift = summary.drift
+    publish_drift(summary.mode, len(drift.unregistered) + len(drift.registered_without_defaults))
     logger.info("backfill run", extra={"summary": summary.to_dict()})
     return summary.to_dict()
+
+
+def publish_drift(mode: str, names: int) -> None:
+    """The RegistryDrift metric, with its own ``mode`` dimension (the alarm watches verify)."""
+    with single_metric(
+        name=DRIFT_METRIC,
+        unit=MetricUnit.Count,
+        value=names,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE_NAME},
+    ) as metric:
+        metric.add_dimension(name=DRIFT_MODE_DIMENSION, value=mode)
