@@ -24,7 +24,8 @@ from resource_registry.observability import (
 
 
 @logger.inject_lambda_context(log_event=True)
-@tracer.capture_lambda_handler
+# The response lists every name the run found: too big, and not worth keeping, in a trace.
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = BackfillRequest.from_event(event)
