@@ -13,6 +13,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from handlers.http_api import ERROR_CODES
 from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route
 from resource_registry.validation import (
     LIMIT_FIELDS,
@@ -143,9 +144,11 @@ def _components() -> dict[str, Any]:
                     "message": {"type": "string", "description": "What is wrong, for a person."},
                     "code": {
                         "type": "string",
-                        "description": "A stable name for the error, e.g. RegistryFull. Every "
-                        "error the service's handlers answer carries one; API Gateway's own "
-                        "answers (403) may not.",
+                        "enum": sorted(ERROR_CODES),
+                        "description": "A stable name for the error, one of this list "
+                        "(lambdas/layer/python/resource_registry/errors.py and "
+                        "lambdas/handlers/http_api.py). Every error the service's handlers "
+                        "answer carries one; API Gateway's own answers (403) may not.",
                     },
                 },
             },
