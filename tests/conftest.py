@@ -18,6 +18,8 @@ from resource_registry import schema, service
 from resource_registry.store import RegistryStore
 
 REGION = "us-east-1"
+# Every test: a handler's DynamoDB requests must be ones its role in the stack allows.
+pytest_plugins = ["tests.iam_fidelity"]
 
 
 @pytest.fixture(autouse=True)
