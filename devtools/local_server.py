@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from handlers.http_api import EdgeErrorCode
+from handlers.error_codes import EdgeErrorCode
 from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route
 from resource_registry.errors import ErrorCode
 

@@ -13,7 +13,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from handlers.http_api import ERROR_CODES
+from handlers.error_codes import ERROR_CODES
 from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route
 from resource_registry.validation import (
     LIMIT_FIELDS,
@@ -147,7 +147,7 @@ def _components() -> dict[str, Any]:
                         "enum": sorted(ERROR_CODES),
                         "description": "A stable name for the error, one of this list "
                         "(lambdas/layer/python/resource_registry/errors.py and "
-                        "lambdas/handlers/http_api.py). Every error the service's handlers "
+                        "lambdas/handlers/error_codes.py). Every error the service's handlers "
                         "answer carries one; API Gateway's own answers (403) may not.",
                     },
                 },

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from handlers.error_codes import EdgeErrorCode
 from handlers.routes import JSON_MEDIA_TYPE
 from resource_registry.errors import (
     ConcurrentUpdateError,
@@ -38,22 +38,6 @@ RETRY_AFTER_SECONDS = "1"
 MAX_NESTING = 16
 # An ETag this API issues: a strong, quoted version number.
 ETAG_PATTERN = re.compile(r'"(\d{1,20})"')
-
-
-class EdgeErrorCode(StrEnum):
-    """The ``code`` of each refusal the HTTP edge makes itself, outside the domain."""
-
-    UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
-    CONTENT_TOO_LARGE = "ContentTooLarge"
-    NO_ROUTE = "NoRoute"
-    INTERNAL_ERROR = "InternalError"
-    # Answered by the local server (devtools/local_server.py), where API Gateway has its own.
-    METHOD_NOT_ALLOWED = "MethodNotAllowed"
-    LENGTH_REQUIRED = "LengthRequired"
-
-
-# Every code an error answer may carry: the domain's and the edge's (docs/openapi.json lists them).
-ERROR_CODES: tuple[str, ...] = (*ErrorCode, *EdgeErrorCode)
 
 
 class HttpError(Exception):

@@ -10,7 +10,7 @@ import pytest
 from devtools import openapi
 from devtools.local_server import REFUSAL_CODES, LocalContext
 from handlers import handle_backfill
-from handlers.http_api import ERROR_CODES
+from handlers.error_codes import ERROR_CODES
 from resource_registry import errors, schema
 from resource_registry.clients import MissingSettingError
 from tests.conftest import Table, api_call
