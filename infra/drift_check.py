@@ -84,7 +84,7 @@ class DriftCheck(Construct):
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",
-            description="Daily drift check: the backfill state machine in verify mode",
+            description="Drift check: the backfill state machine in verify mode",
             schedule=scheduler.ScheduleExpression.expression(expression),
             target=targets.StepFunctionsStartExecution(
                 state_machine,
