@@ -1,6 +1,21 @@
 # Every target installs what it needs: a virtualenv from the pinned requirements, npm ci from the lock.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The functions run on python3.13 (infra/layers.py), so the suite does too when this machine has it
+# (on PATH, or installed by pyenv but not selected); otherwise the newest supported one, with a note.
+LAMBDA_PYTHON := 3.13
+SUPPORTED_PYTHONS := 3.13 3.12 3.11
+PYTHON ?= $(shell for version in $(SUPPORTED_PYTHONS); do \
+	for candidate in python$$version $$(pyenv root 2>/dev/null)/versions/$$version*/bin/python$$version; do \
+	$$candidate -c '' >/dev/null 2>&1 && { echo $$candidate; exit; }; done; done)
+ifeq ($(PYTHON),)
+$(error no Python $(SUPPORTED_PYTHONS) found; install python$(LAMBDA_PYTHON), or run make PYTHON=/path/to/python3.X)
+endif
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+ifneq ($(PYTHON_VERSION),$(LAMBDA_PYTHON))
+$(info note: testing on Python $(PYTHON_VERSION) ($(PYTHON)); the functions run on $(LAMBDA_PYTHON). Install python$(LAMBDA_PYTHON) for the same answers.)
+endif
+# Which interpreter the virtualenv was built with: a different one rebuilds it.
+PYTHON_ID := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0], sys.base_prefix)')
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -8,19 +23,23 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/lambdas/layer/python:$(CURDIR)/lambdas
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
-export TABLE_NAME ?= resource-registry
 # The released zae-limiter packages the interop tests drive, each in its own virtualenv from a
-# frozen requirements file (their boto3 pins differ from ours). python3.13 where it is installed
-# under another name (pyenv without a global 3.13), else the first python3.13 on PATH.
+# frozen requirements file (their boto3 pins differ from ours), on the same Python as the suite.
 ZAE_LIMITER_VERSIONS := 0.6.0 0.9.1 0.17.0
-ZAE_LIMITER_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
+ZAE_LIMITER_PYTHON ?= $(PYTHON)
 INTEROP_VENVS := $(foreach version,$(ZAE_LIMITER_VERSIONS),.venv-zae-limiter/$(version)/.installed)
 
-.PHONY: deps interop-venvs run test lint typecheck unit synth backfill verify prune bench clean
+.PHONY: deps interop-venvs run test lint typecheck unit synth backfill verify prune bench clean FORCE
 
 deps: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-client.txt constraints.txt pyproject.toml
+$(VENV)/.interpreter: FORCE
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(PYTHON_ID)" ]; then \
+		if [ -d $(VENV) ]; then echo "Python changed to $(PYTHON_ID): rebuilding $(VENV)"; fi; \
+		rm -rf $(VENV) && mkdir -p $(VENV) && echo "$(PYTHON_ID)" > $@; \
+	fi
+
+$(VENV)/.installed: $(VENV)/.interpreter requirements.txt requirements-dev.txt requirements-client.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .

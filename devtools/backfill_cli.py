@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from devtools.dynamodb_local import DynamoDBLocalError
-from devtools.environment import dynamodb_endpoint
+from devtools.environment import dynamodb_endpoint, use_default_table_name
 from resource_registry import service
 from resource_registry.backfill import (
     BackfillRequest,
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         help="one namespace (default: every namespace)",
     )
     args = parser.parse_args(argv)
+    use_default_table_name()
     mode = Mode(args.mode)
     try:
         with dynamodb_endpoint(reuse_running=True) as endpoint:

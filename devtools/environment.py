@@ -12,11 +12,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from devtools.dynamodb_local import ROOT, DynamoDBLocal, port_is_taken
+from resource_registry.clients import TABLE_NAME_VARIABLE
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 DEFAULT_DATA_DIR = ROOT / ".local" / "dynamodb"
 DEFAULT_DYNAMODB_LOCAL_PORT = 8000
 DEFAULT_REGION = "us-east-1"
+# The laptop's table. The functions have no default: in Lambda a wrong guess serves the wrong table.
+DEFAULT_TABLE_NAME = "resource-registry"
+
+
+def use_default_table_name() -> str:
+    """TABLE_NAME, set to the laptop's table when unset, for the local commands."""
+    if not os.environ.get(TABLE_NAME_VARIABLE):
+        os.environ[TABLE_NAME_VARIABLE] = DEFAULT_TABLE_NAME
+    return os.environ[TABLE_NAME_VARIABLE]
 
 
 def dynamodb_local_port() -> int:

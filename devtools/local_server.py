@@ -16,7 +16,9 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from handlers.error_codes import EdgeErrorCode
 from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route, path_pattern
+from resource_registry.errors import ErrorCode
 
 LOOPBACK = "127.0.0.1"
 # API Gateway's own payload limit; the handlers refuse far smaller bodies themselves.
@@ -208,7 +210,7 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
         self, status: HTTPStatus, message: str, headers: dict[str, str] | None = None
     ) -> None:
         """A refusal of the server's own, in the handlers' error shape."""
-        code = status.phrase.replace(" ", "").replace("-", "")
+        code = REFUSAL_CODES.get(status, ErrorCode.INVALID_INPUT)
         self._reply(status, headers or {}, json.dumps({"message": message, "code": code}))
 
     def _reply(self, status: HTTPStatus, headers: dict[str, str], body: str | None) -> None:
@@ -240,6 +242,16 @@ class LocalApiServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.server_address[1]}"
+
+
+# The codes of the server's own refusals; any other (a request line or header http.server cannot
+# take) is the client's bad input.
+REFUSAL_CODES: dict[HTTPStatus, ErrorCode | EdgeErrorCode] = {
+    HTTPStatus.NOT_FOUND: EdgeErrorCode.NO_ROUTE,
+    HTTPStatus.METHOD_NOT_ALLOWED: EdgeErrorCode.METHOD_NOT_ALLOWED,
+    HTTPStatus.LENGTH_REQUIRED: EdgeErrorCode.LENGTH_REQUIRED,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: EdgeErrorCode.CONTENT_TOO_LARGE,
+}
 
 
 class _RefusedBodyError(Exception):

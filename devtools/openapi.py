@@ -14,6 +14,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from handlers.error_codes import ERROR_CODES
 from handlers.http_api import ETAG_PATTERN
 from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, NAMESPACE_PARAMETER, Route
 from handlers.routes import path_parameters as path_parameters_of
@@ -167,9 +168,11 @@ def _components() -> dict[str, Any]:
                     "message": {"type": "string", "description": "What is wrong, for a person."},
                     "code": {
                         "type": "string",
-                        "description": "A stable name for the error, e.g. RegistryFull. Every "
-                        "error the service's handlers answer carries one; API Gateway's own "
-                        "answers (403) may not.",
+                        "enum": sorted(ERROR_CODES),
+                        "description": "A stable name for the error, one of this list "
+                        "(lambdas/layer/python/resource_registry/errors.py and "
+                        "lambdas/handlers/error_codes.py). Every error the service's handlers "
+                        "answer carries one; API Gateway's own answers (403) may not.",
                     },
                 },
             },

@@ -7,7 +7,7 @@ import signal
 import sys
 
 from devtools.dynamodb_local import DynamoDBLocalError, create_table, port_is_taken
-from devtools.environment import dynamodb_endpoint
+from devtools.environment import dynamodb_endpoint, use_default_table_name
 from devtools.local_server import LocalApiServer
 from handlers.routes import API_ROUTES
 from resource_registry.clients import dynamodb_client, table_name
@@ -22,6 +22,7 @@ def stop_on_terminate(_signal: int, _frame: object) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, stop_on_terminate)
+    use_default_table_name()
     port = int(os.environ.get("PORT", DEFAULT_PORT))
     if port_is_taken(port):
         print(f"error: port {port} is taken: stop what uses it or set PORT", file=sys.stderr)

@@ -14,6 +14,7 @@ from constructs import Construct
 from handlers import routes
 from handlers.routes import JSON_MEDIA_TYPE
 from infra.nag import acknowledge
+from resource_registry.errors import ErrorCode
 from resource_registry.observability import SERVICE_NAME
 from resource_registry.validation import (
     LIMIT_FIELDS,
@@ -36,7 +37,7 @@ INVALID_BODY_TEMPLATE = json.dumps(
     {
         "message": "the request body does not match the schema of PUT "
         "/resources/{resource}/defaults (docs/openapi.json)",
-        "code": "InvalidInput",
+        "code": ErrorCode.INVALID_INPUT.value,
     }
 )
 

@@ -1,4 +1,4 @@
-"""The stack: composes the table, the layers, the functions and the API, and names its outputs."""
+"""The stack: composes the table, layers, functions, API, fan-out, monitoring and drift check."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from typing import Any
 from aws_cdk import App, CfnOutput, Stack
 from constructs import Construct
 
+from handlers import routes
 from infra.api import RegistryApi
 from infra.backfill_fanout import BackfillFanOut
+from infra.drift_check import DriftCheck, drift_check_schedule
 from infra.functions import RegistryFunctions
 from infra.layers import FunctionLayers
+from infra.monitoring import RegistryMonitoring
 from infra.table import RegistryTable
 from resource_registry.layouts import LAYOUTS
 
@@ -36,6 +39,17 @@ class ResourceRegistryStack(Stack):
         )
         api = RegistryApi(self, "Api", functions=functions.by_id)
         fan_out = BackfillFanOut(self, "BackfillFanOut", backfill=functions.backfill)
+        monitoring = RegistryMonitoring(
+            self,
+            "Monitoring",
+            stage=api.rest_api.deployment_stage,
+            functions={**functions.by_id, routes.BACKFILL_FUNCTION_ID: functions.backfill},
+            table=table,
+            state_machine=fan_out.state_machine,
+        )
+        schedule = drift_check_schedule(self)
+        if schedule is not None:
+            DriftCheck(self, "DriftCheck", state_machine=fan_out.state_machine, expression=schedule)
 
         CfnOutput(
             self,
@@ -60,6 +74,12 @@ class ResourceRegistryStack(Stack):
             "BackfillStateMachineArn",
             value=fan_out.state_machine.state_machine_arn,
             description='Start with {"mode": ..., "total_segments": N} to run every segment',
+        )
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=monitoring.topic.topic_arn,
+            description="Subscribe to receive the service's alarms (infra/monitoring.py)",
         )
 
 

@@ -18,12 +18,15 @@ from resource_registry import schema, service
 from resource_registry.store import RegistryStore
 
 REGION = "us-east-1"
+# Every test: a handler's DynamoDB requests must be ones its role in the stack allows.
+pytest_plugins = ["tests.iam_fidelity"]
 
 
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fake credentials and a region for every test, and no cached client between tests."""
-    for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+    # No TABLE_NAME either: a test that needs a table says which (the functions have no default).
+    for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "TABLE_NAME"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

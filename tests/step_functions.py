@@ -1,13 +1,17 @@
 """Runs a JSONata-mode Step Functions definition here, for the states this project uses.
 
 Pass, Choice, Task (lambda:invoke, calling a Python handler) and inline Map, with `Assign`d
-variables scoped as Step Functions scopes them (a Map iteration sees a copy of the outer ones).
-Not a full ASL engine: enough to run the backfill fan-out against DynamoDB Local.
+variables scoped as Step Functions scopes them (a Map iteration sees a copy of the outer ones),
+and Step Functions' size limits: a state's input, a task's result, a state's output, each
+assigned variable and each Assign as a whole hold at most 256 KiB of JSON (UTF-8), or the run
+fails with States.DataLimitExceeded. Not a full ASL engine: enough to run the backfill fan-out
+against DynamoDB Local.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +20,19 @@ import jsonata
 
 EXPRESSION = re.compile(r"^\{%(.*)%\}$", re.DOTALL)
 Invoke = Callable[[str, Any], Any]
+# https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html (payload size)
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+class DataLimitExceededError(Exception):
+    """States.DataLimitExceeded: what Step Functions fails an execution with."""
+
+
+def check_size(what: str, value: Any) -> None:
+    """Fail as Step Functions does when ``value`` is over 256 KiB of JSON."""
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise DataLimitExceededError(f"{what} is {size} bytes, over {MAX_PAYLOAD_BYTES}")
 
 
 def evaluate(template: Any, states: dict[str, Any], variables: dict[str, Any]) -> Any:
@@ -50,6 +67,7 @@ def run(
     data = state_input
     while True:
         state = machine["States"][name]
+        check_size(f"the input of state {name}", data)
         states = {"input": data, "context": context or {}}
         kind = state["Type"]
         if kind == "Choice":
@@ -70,6 +88,7 @@ def run(
             result = {
                 "Payload": invoke(arguments["FunctionName"], copy.deepcopy(arguments["Payload"]))
             }
+            check_size(f"the result of task {name}", result)
             states["result"] = result
         elif kind == "Map":
             items = evaluate(state["Items"], states, scope)
@@ -80,11 +99,17 @@ def run(
                     state["ItemSelector"], {"input": data, "context": item_context}, scope
                 )
                 result.append(run(state["ItemProcessor"], item_input, invoke, copy.deepcopy(scope)))
+            check_size(f"the result of map {name}", result)
             states["result"] = result
         else:
             raise NotImplementedError(kind)
         output = evaluate(state["Output"], states, scope) if "Output" in state else result
-        scope.update(evaluate(state.get("Assign", {}), states, scope))
+        check_size(f"the output of state {name}", output)
+        assigned = evaluate(state.get("Assign", {}), states, scope)
+        check_size(f"the Assign of state {name}", assigned)
+        for variable, value in assigned.items():
+            check_size(f"variable ${variable} of state {name}", value)
+        scope.update(assigned)
         if state.get("End"):
             return output
         data, name = output, state["Next"]

@@ -7,27 +7,47 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from resource_registry import service
 from resource_registry.backfill import BackfillRequest, RegistryReconciler
 from resource_registry.clients import dynamodb_client, table_name
-from resource_registry.observability import logger, metrics, tracer
+from resource_registry.observability import (
+    DRIFT_METRIC,
+    DRIFT_MODE_DIMENSION,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    logger,
+    metrics,
+    tracer,
+)
 
 
 @logger.inject_lambda_context(log_event=True)
-@tracer.capture_lambda_handler
+# The response lists every name the run found: too big, and not worth keeping, in a trace.
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = BackfillRequest.from_event(event)
     reconciler = RegistryReconciler(dynamodb_client(), table_name(), layout=service.table_layout())
     summary = reconciler.run(request, remaining_millis=context.get_remaining_time_in_millis)
-    metrics.add_metric(
-        name="ResourcesRegistered", unit=MetricUnit.Count, value=summary.total("added")
-    )
-    metrics.add_metric(
-        name="ResourcesPruned", unit=MetricUnit.Count, value=summary.total("removed")
+    for metric, kind in (("ResourcesRegistered", "added"), ("ResourcesPruned", "removed")):
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=summary.total(kind))
+    publish_drift(
+        summary.mode, summary.total("unregistered") + summary.total("registered_without_defaults")
     )
     logger.info("backfill run", extra={"summary": summary.to_dict()})
     return summary.to_dict()
+
+
+def publish_drift(mode: str, names: int) -> None:
+    """The RegistryDrift metric, with its own ``mode`` dimension (the alarm watches verify)."""
+    with single_metric(
+        name=DRIFT_METRIC,
+        unit=MetricUnit.Count,
+        value=names,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE_NAME},
+    ) as metric:
+        metric.add_dimension(name=DRIFT_MODE_DIMENSION, value=mode)

@@ -14,13 +14,16 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from handlers.error_codes import EdgeErrorCode
 from handlers.routes import JSON_MEDIA_TYPE, NAMESPACE_PARAMETER, Route
 from resource_registry import schema, service
 from resource_registry.errors import (
     ConcurrentUpdateError,
+    ErrorCode,
     InvalidInputError,
     NamespaceNotFoundError,
     PreconditionFailedError,
+    RegistryError,
     RegistryFullError,
     ResourceChangingError,
     ResourceNotFoundError,
@@ -45,16 +48,17 @@ ETAG_PATTERN = re.compile(r'"(\d{1,20}-[0-9a-f]{12})"')
 class HttpError(Exception):
     """A request the HTTP edge refuses before it reaches the domain."""
 
-    def __init__(self, status: HTTPStatus, message: str) -> None:
+    def __init__(self, status: HTTPStatus, code: EdgeErrorCode, message: str) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
 
 
 def build_resolver() -> APIGatewayRestResolver:
     """A REST resolver whose every error answer is JSON with a status from the table below."""
     app = APIGatewayRestResolver()
     # Status, and whether the same request may succeed later (a Retry-After is sent).
-    statuses: list[tuple[type[Exception], HTTPStatus, bool]] = [
+    statuses: list[tuple[type[RegistryError], HTTPStatus, bool]] = [
         (InvalidInputError, HTTPStatus.BAD_REQUEST, False),
         (ResourceNotFoundError, HTTPStatus.NOT_FOUND, False),
         (NamespaceNotFoundError, HTTPStatus.NOT_FOUND, False),
@@ -72,7 +76,7 @@ def build_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(HttpError)
     def refused(error: HttpError) -> Response[str]:
-        return error_response(error.status, str(error), error.status.phrase.replace(" ", ""))
+        return error_response(error.status, str(error), error.code)
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response[str]:
@@ -80,14 +84,16 @@ def build_resolver() -> APIGatewayRestResolver:
         return error_response(
             HTTPStatus.INTERNAL_SERVER_ERROR,
             f"internal error; quote request id {_request_id(app.current_event)} when reporting it",
-            "InternalError",
+            EdgeErrorCode.INTERNAL_ERROR,
         )
 
     @app.not_found
     def no_route(_: Exception) -> Response[str]:
         event = app.current_event
         return error_response(
-            HTTPStatus.NOT_FOUND, f"no route for {event.http_method} {event.path}", "NoRoute"
+            HTTPStatus.NOT_FOUND,
+            f"no route for {event.http_method} {event.path}",
+            EdgeErrorCode.NO_ROUTE,
         )
 
     return app
@@ -110,9 +116,11 @@ def namespace_store(event: APIGatewayProxyEvent) -> RegistryStore:
     return service.store_for(parameters.get(NAMESPACE_PARAMETER, schema.DEFAULT_NAMESPACE))
 
 
-def error_response(status: HTTPStatus, message: str, code: str) -> Response[str]:
+def error_response(
+    status: HTTPStatus, message: str, code: ErrorCode | EdgeErrorCode
+) -> Response[str]:
     """The JSON error body every failure answers with."""
-    return Response(status, JSON_MEDIA_TYPE, json.dumps({"message": message, "code": code}))
+    return Response(status, JSON_MEDIA_TYPE, json.dumps({"message": message, "code": code.value}))
 
 
 def parse_json_body(event: APIGatewayProxyEvent) -> Any:
@@ -120,7 +128,9 @@ def parse_json_body(event: APIGatewayProxyEvent) -> Any:
     content_type = event.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != JSON_MEDIA_TYPE:
         raise HttpError(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be {JSON_MEDIA_TYPE}"
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            EdgeErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Type must be {JSON_MEDIA_TYPE}",
         )
     if not event.body:
         raise InvalidInputError("the request body is empty; send a JSON object")
@@ -130,7 +140,9 @@ def parse_json_body(event: APIGatewayProxyEvent) -> Any:
         raise InvalidInputError("the request body is not valid base64-encoded UTF-8") from None
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
         raise HttpError(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the request body is over {MAX_BODY_BYTES} bytes"
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            EdgeErrorCode.CONTENT_TOO_LARGE,
+            f"the request body is over {MAX_BODY_BYTES} bytes",
         )
     if _nesting_depth(text) > MAX_NESTING:
         raise InvalidInputError(
@@ -233,8 +245,8 @@ def log_mutation(event: APIGatewayProxyEvent, action: str) -> None:
 
 
 def _answer_with(status: HTTPStatus, retry_later: bool) -> Any:
-    def answer(error: Exception) -> Response[str]:
-        response = error_response(status, str(error), type(error).__name__.removesuffix("Error"))
+    def answer(error: RegistryError) -> Response[str]:
+        response = error_response(status, str(error), error.code)
         if retry_later:
             response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         return response

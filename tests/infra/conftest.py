@@ -79,3 +79,16 @@ def table_arn(synthesized: Synthesized) -> Any:
 def as_list(value: Any) -> list[Any]:
     """An IAM field that may be one value or a list of them, as a list."""
     return value if isinstance(value, list) else [value]
+
+
+def role_statements(synthesized: Synthesized, function_id: str) -> list[dict[str, Any]]:
+    """Every statement the function's role holds: inline, and in any policy attached to it."""
+    role_id = synthesized.function(function_id)["Role"]["Fn::GetAtt"][0]
+    role = synthesized.resources[role_id]["Properties"]
+    documents = [policy["PolicyDocument"] for policy in role.get("Policies", [])]
+    documents += [
+        policy["Properties"]["PolicyDocument"]
+        for policy in synthesized.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
+    ]
+    return [statement for document in documents for statement in document["Statement"]]

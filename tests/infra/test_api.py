@@ -216,6 +216,7 @@ def test_outputs_name_the_url_the_table_and_the_backfill_function(
         "TableName",
         "BackfillFunctionName",
         "BackfillStateMachineArn",
+        "AlarmTopicArn",
     }
     assert outputs["TableName"]["Value"] == {"Ref": table_id}
     assert outputs["BackfillFunctionName"]["Value"] == {"Ref": backfill_id}

@@ -13,7 +13,14 @@ import pytest
 
 from handlers import routes
 from resource_registry import schema
-from tests.infra.conftest import HANDLERS, Synthesized, as_list, synthesize, table_arn
+from tests.infra.conftest import (
+    HANDLERS,
+    Synthesized,
+    as_list,
+    role_statements,
+    synthesize,
+    table_arn,
+)
 
 EXPECTED_TABLE_ACTIONS = {
     routes.LIST_RESOURCES.function_id: {"dynamodb:GetItem"},
@@ -56,19 +63,6 @@ LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(tmp_path_factory.mktemp("cdk.out"))
-
-
-def role_statements(synthesized: Synthesized, function_id: str) -> list[dict[str, Any]]:
-    """Every statement the function's role holds: inline, and in any policy attached to it."""
-    role_id = synthesized.function(function_id)["Role"]["Fn::GetAtt"][0]
-    role = synthesized.resources[role_id]["Properties"]
-    documents = [policy["PolicyDocument"] for policy in role.get("Policies", [])]
-    documents += [
-        policy["Properties"]["PolicyDocument"]
-        for policy in synthesized.of_type("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
-    ]
-    return [statement for document in documents for statement in document["Statement"]]
 
 
 def table_actions(statements: list[dict[str, Any]]) -> set[str]:

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 TABLE_NAME_VARIABLE = "TABLE_NAME"
-DEFAULT_TABLE_NAME = "resource-registry"
 
 # botocore retries throttling, 5xx and timeouts by resending the very same request (a transaction
 # keeps its ClientRequestToken, so a resent commit is applied once); the store retries conflicts.
@@ -40,6 +39,15 @@ def dynamodb_client() -> DynamoDBClient:
     return client
 
 
+class MissingSettingError(RuntimeError):
+    """The process lacks a setting it cannot guess (the stack sets them on every function)."""
+
+
 def table_name() -> str:
-    """The table this process serves, from TABLE_NAME."""
-    return os.environ.get(TABLE_NAME_VARIABLE, DEFAULT_TABLE_NAME)
+    """The table this process serves, from TABLE_NAME; no default, lest it serve the wrong one."""
+    name = os.environ.get(TABLE_NAME_VARIABLE)
+    if not name:
+        raise MissingSettingError(
+            f"{TABLE_NAME_VARIABLE} is not set: set it to the name of the DynamoDB table to serve"
+        )
+    return name

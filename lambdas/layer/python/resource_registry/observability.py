@@ -6,6 +6,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 
 SERVICE_NAME = "resource-registry"
 METRICS_NAMESPACE = "ResourceRegistry"
+# Names in drift a backfill run found, by mode; the RegistryDrift alarm watches mode=verify.
+DRIFT_METRIC = "RegistryDrift"
+DRIFT_MODE_DIMENSION = "mode"
 
 logger = Logger(service=SERVICE_NAME)
 # Patch only botocore, the one library the functions call out through: by default X-Ray patches

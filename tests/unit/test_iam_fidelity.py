@@ -1,0 +1,90 @@
+"""The IAM fidelity plugin (tests/iam_fidelity.py) records handlers' requests and judges them."""
+
+from __future__ import annotations
+
+import pytest
+
+from devtools.local_server import LocalContext
+from handlers import handle_backfill, routes
+from resource_registry import schema
+from tests.conftest import Table, api_call
+from tests.iam_fidelity import RECORDER, Access, Call, accesses, violations
+
+REGISTRY_PARTITION = schema.SYSTEM_PARTITION
+
+
+def test_a_handlers_requests_are_recorded_under_its_function(moto_table: Table) -> None:
+    start = len(RECORDER.calls)
+    api_call("GET", "/resources")
+    assert RECORDER.calls[start:] == [
+        Call(
+            routes.LIST_RESOURCES.function_id,
+            "GetItem",
+            (Access("dynamodb:GetItem", (REGISTRY_PARTITION,)),),
+        )
+    ]
+
+
+def test_requests_outside_a_handler_are_not_recorded(moto_table: Table) -> None:
+    start = len(RECORDER.calls)
+    moto_table.client.get_item(TableName=moto_table.name, Key=schema.registry_key())
+    assert RECORDER.calls[start:] == []
+
+
+def test_the_backfill_is_recorded_as_the_backfill_function(moto_table: Table) -> None:
+    start = len(RECORDER.calls)
+    handle_backfill.handler({"mode": "verify"}, LocalContext("Backfill", "test-request"))
+    made = RECORDER.calls[start:]
+    assert made
+    assert {call.function_id for call in made} == {routes.BACKFILL_FUNCTION_ID}
+    assert "Scan" in {call.operation for call in made}
+
+
+def test_a_transaction_needs_each_items_own_action() -> None:
+    needed = accesses(
+        "TransactWriteItems",
+        {
+            "TransactItems": [
+                {"Put": {"TableName": "t", "Item": {"PK": {"S": "RESOURCE#a"}}}},
+                {"Update": {"TableName": "t", "Key": {"PK": {"S": "SYSTEM#"}}}},
+                {"ConditionCheck": {"TableName": "t", "Key": {"PK": {"S": "RESOURCE#b"}}}},
+            ]
+        },
+    )
+    assert needed == (
+        Access("dynamodb:PutItem", ("RESOURCE#a",)),
+        Access("dynamodb:UpdateItem", ("SYSTEM#",)),
+        Access("dynamodb:ConditionCheckItem", ("RESOURCE#b",)),
+    )
+
+
+def test_a_query_needs_its_partition_key_and_index() -> None:
+    (needed,) = accesses(
+        "Query",
+        {
+            "KeyConditionExpression": "#pk = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeNames": {"#pk": "PK"},
+            "ExpressionAttributeValues": {":pk": {"S": "RESOURCE#a"}, ":prefix": {"S": "#"}},
+        },
+    )
+    assert needed == Access("dynamodb:Query", ("RESOURCE#a",))
+    (on_index,) = accesses("Query", {"IndexName": "GSI4", "KeyConditionExpression": "x = :x"})
+    assert on_index == Access("dynamodb:Query", None, "GSI4")
+
+
+@pytest.mark.parametrize(
+    ("call", "refused"),
+    [
+        (Call("ListResources", "GetItem", (Access("dynamodb:GetItem", ("SYSTEM#",)),)), False),
+        (Call("ListResources", "Scan", (Access("dynamodb:Scan", ()),)), True),
+        (Call("GetDefaults", "PutItem", (Access("dynamodb:PutItem", ("RESOURCE#a",)),)), True),
+        # The backfill may update the registry partition only.
+        (Call("Backfill", "UpdateItem", (Access("dynamodb:UpdateItem", ("SYSTEM#",)),)), False),
+        (Call("Backfill", "UpdateItem", (Access("dynamodb:UpdateItem", ("RESOURCE#a",)),)), True),
+        (Call("Backfill", "UpdateItem", (Access("dynamodb:UpdateItem", None),)), True),
+        # No role may read an index it was not granted.
+        (Call("Backfill", "Query", (Access("dynamodb:Query", None, "GSI4"),)), True),
+    ],
+)
+def test_requests_outside_the_role_are_violations(call: Call, refused: bool) -> None:
+    assert bool(violations([call])) is refused
