@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -181,17 +181,32 @@ def _covers(pattern: str, wanted: str) -> bool:
     return re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), wanted) is not None
 
 
+def _string_like(pattern: str, value: str) -> bool:
+    """IAM's StringLike: '*' any run of characters, '?' any one."""
+    expression = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(expression, value, re.DOTALL) is not None
+
+
+# The LeadingKeys operators modelled, and how each compares a key with a permitted value.
+LEADING_KEYS_OPERATORS: dict[str, Callable[[str, str], bool]] = {
+    "ForAllValues:StringEquals": str.__eq__,
+    "ForAllValues:StringLike": _string_like,
+}
+
+
 def _condition_holds(condition: dict[str, Any] | None, access: Access) -> bool:
     if not condition:
         return True
-    if set(condition) != {"ForAllValues:StringEquals"} or set(
-        condition["ForAllValues:StringEquals"]
-    ) != {"dynamodb:LeadingKeys"}:
+    if len(condition) != 1:
         return False  # a condition this plugin does not model: never rely on it
+    ((operator, keys),) = condition.items()
+    if operator not in LEADING_KEYS_OPERATORS or set(keys) != {"dynamodb:LeadingKeys"}:
+        return False
     if access.leading_keys is None:
         return False
-    permitted = condition["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
-    return all(key in permitted for key in access.leading_keys)
+    matches = LEADING_KEYS_OPERATORS[operator]
+    permitted = keys["dynamodb:LeadingKeys"]
+    return all(any(matches(value, key) for value in permitted) for key in access.leading_keys)
 
 
 def violations(calls: list[Call]) -> list[str]:
