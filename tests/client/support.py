@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +13,10 @@ from typing import Any
 
 import pytest
 
+from devtools.dynamodb_local import DynamoDBLocal
+from devtools.layout_tables import create_layout_table
 from devtools.local_server import LocalApiServer
+from resource_registry import schema, service
 from tests.conftest import Table
 
 EMPTY = json.dumps({"namespaces": [], "resources": []}).encode()
@@ -89,6 +93,34 @@ def stub_api() -> Iterator[StubApi]:
 @pytest.fixture
 def api_url(local_table: Table) -> Iterator[str]:
     """The local server (the API's own handlers) over a fresh DynamoDB Local table."""
+    yield from _serving()
+
+
+@pytest.fixture
+def namespaced_api_url(
+    dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The local server over a table laid out as zae-limiter 0.17 lays it out, with the
+    namespaces ``default`` and ``prod``."""
+    client = dynamodb_local.client()
+    name = f"namespaced-{uuid.uuid4().hex[:12]}"
+    create_layout_table(client, name, "namespaced")
+    client.put_item(
+        TableName=name,
+        Item={
+            **schema.namespace_key("prod"),
+            schema.ATTR_NAMESPACE_ID: {"S": "pRoD0000001"},
+            schema.ATTR_NAMESPACE_NAME: {"S": "prod"},
+            schema.ATTR_NAMESPACE_STATUS: {"S": schema.NAMESPACE_ACTIVE},
+        },
+    )
+    monkeypatch.setenv("TABLE_NAME", name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
+    service.reset()
+    yield from _serving()
+
+
+def _serving() -> Iterator[str]:
     api = LocalApiServer(0, quiet=True)
     thread = threading.Thread(target=api.serve_forever, args=(0.05,), daemon=True)
     thread.start()
