@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 JSON = "application/json"
 LIMIT_NAME = re.compile(r"(?P<writer>w\d+)-n(?P<nonce>\d+)-(?P<index>\d+)of(?P<count>\d+)")
-# What each operation may answer under concurrency (CONTRACT.md section 3); anything else is a
+# What each operation may answer under concurrency (docs/contract.md section 3); anything else is a
 # violation. 409 is ConcurrentUpdate here: the pool is far too small to fill the registry.
 ALLOWED_STATUSES = {
     "set": {200, 409, 412, 503},

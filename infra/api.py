@@ -1,4 +1,4 @@
-"""The REST API of CONTRACT.md section 3: IAM-authorised methods built from routes.API_ROUTES."""
+"""The REST API of docs/contract.md section 3: IAM-authorised methods built from the route table."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ class RegistryApi(Construct):
             self,
             "RestApi",
             rest_api_name=SERVICE_NAME,
-            description="Resource registry: default limits of resources (CONTRACT.md section 3)",
+            description="Resource registry: default limits of resources (docs/contract.md)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             default_method_options=apigw.MethodOptions(
                 authorization_type=apigw.AuthorizationType.IAM
@@ -153,8 +153,8 @@ class RegistryApi(Construct):
         acknowledge(
             method,
             "AwsSolutions-COG4",
-            "CONTRACT.md section 3: callers are IAM principals signing with SigV4, not Cognito "
-            "users, so the method uses AWS_IAM authorisation instead of a user pool",
+            "docs/contract.md section 3: callers are IAM principals signing with SigV4, not "
+            "Cognito users, so the method uses AWS_IAM authorisation instead of a user pool",
         )
 
     def _acknowledge_findings(self) -> None:

@@ -1,4 +1,4 @@
-"""Names and limits follow CONTRACT.md section 2, and every refusal says what is wrong."""
+"""Names and limits follow docs/contract.md section 2, and every refusal says what is wrong."""
 
 import string
 from typing import Any
@@ -100,7 +100,7 @@ def test_limits_must_be_a_list_of_objects(value: Any) -> None:
 
 
 def contract_allows(name: str) -> bool:
-    """CONTRACT.md section 2's rule, written out without a regular expression."""
+    """docs/contract.md section 2's rule, written out without a regular expression."""
     allowed = string.ascii_letters + string.digits + "_.-"
     return 1 <= len(name) <= 64 and name[0] in string.ascii_letters and set(name) <= set(allowed)
 

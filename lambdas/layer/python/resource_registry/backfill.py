@@ -1,7 +1,8 @@
 """Backfill, verify and prune: reconcile the registry with the limit items, one scan segment a run.
 
 The scan reads only the key attributes and keeps only limit items. A run stops before its time
-runs out and returns a continuation token that resumes exactly where it stopped (CONTRACT.md §4).
+runs out and returns a continuation token that resumes exactly where it stopped (docs/contract.md
+section 4).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class BackfillRequest:
 
     @classmethod
     def from_event(cls, event: object) -> BackfillRequest:
-        """Parse and check the invocation event of CONTRACT.md section 4."""
+        """Parse and check the invocation event of docs/contract.md section 4."""
         if not isinstance(event, dict):
             raise InvalidInputError("the event must be a JSON object")
         unknown = sorted(set(event) - {"mode", "segment", "total_segments", "continuation"})
@@ -118,7 +119,7 @@ class Drift:
 
 @dataclass
 class BackfillSummary:
-    """What one invocation did (CONTRACT.md section 4); counts add up across invocations."""
+    """What one invocation did (docs/contract.md section 4); counts add up across invocations."""
 
     mode: str
     segment: int

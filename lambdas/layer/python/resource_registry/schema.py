@@ -1,7 +1,7 @@
 """Key builders and attribute names for every record this service reads or writes.
 
-The layout is zae-limiter's flat schema (release 0.6); see CONTRACT.md section 1. No key string is
-spelled out anywhere else in the code base.
+The layout is zae-limiter's flat schema (release 0.6); see docs/contract.md section 1. No key
+string is spelled out anywhere else in the code base.
 """
 
 from __future__ import annotations
