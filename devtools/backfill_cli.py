@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with dynamodb_endpoint(reuse_running=True) as endpoint:
             print(
-                f"{mode.value} on table {table_name()} at {endpoint}, {args.segments} segments",
+                f"{mode.value} on table {table_name()} at {endpoint.url}, {args.segments} segments",
                 file=sys.stderr,
             )
             summary = reconcile(mode, args.segments)

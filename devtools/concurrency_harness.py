@@ -669,9 +669,9 @@ def _quiet_handlers() -> Iterator[None]:
 def _harness_table() -> Iterator[str]:
     """A fresh table on AWS_ENDPOINT_URL_DYNAMODB, or on an in-memory DynamoDB Local we start."""
     from devtools.dynamodb_local import LOCAL_CREDENTIALS, create_table, running
-    from devtools.environment import DEFAULT_REGION, ENDPOINT_VARIABLE
+    from devtools.environment import ENDPOINT_VARIABLE, LOCAL_REGION
 
-    os.environ.setdefault("AWS_REGION", DEFAULT_REGION)
+    os.environ.setdefault("AWS_REGION", LOCAL_REGION)
     name = f"harness-{uuid.uuid4().hex[:12]}"
     previous_table = os.environ.get("TABLE_NAME")
     with ExitStack() as stack:
