@@ -1,58 +1,118 @@
 """`make backfill`, `make verify`, `make prune`: the backfill handler's code, run here.
 
-Runs every segment in its own thread, each resuming on its continuation until done, shows progress,
-and prints the merged summary. `verify` exits 1 when it finds drift.
+Runs every segment in its own thread, each resuming on its continuation until done, shows progress
+(a bar on a terminal, a line every few seconds otherwise), prints the merged summary and a verdict
+with what to run next. Exit status: 0 when the run did its job; 1 when `verify` finds drift or the
+run cannot start (make reports a failed command as its own exit status 2).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from devtools.dynamodb_local import DynamoDBLocalError
-from devtools.environment import dynamodb_endpoint
+from devtools.environment import SettingError, dynamodb_endpoint, integer_setting
 from resource_registry.backfill import BackfillRequest, BackfillSummary, Mode, RegistryReconciler
 from resource_registry.clients import dynamodb_client, table_name
 from resource_registry.errors import RegistryError
+from resource_registry.store import describe_botocore_error
+
+DEFAULT_SEGMENTS = 4
+MAX_SEGMENTS = 1_000_000  # DynamoDB's limit on parallel scan segments
+SAMPLE_SIZE = 10  # names printed of a longer list, after its count
+PLAIN_PROGRESS_INTERVAL_SECONDS = 10.0
 
 
-class Progress:
-    """Items scanned and resources found so far, over all segments, on one updating line."""
+class ScanProgress:
+    """Items scanned and resources found so far, over all segments.
 
-    def __init__(self, total_segments: int, stream: Any = sys.stderr) -> None:
+    On a terminal a rich progress bar counts segments done, items and resources; elsewhere (CI,
+    a pipe, a log file) a plain line is written every few seconds, and once at the end.
+    """
+
+    def __init__(self, total_segments: int, console: Console) -> None:
         self._lock = threading.Lock()
+        self._console = console
         self._scanned = [0] * total_segments
         self._found = [0] * total_segments
         self._base_scanned = [0] * total_segments
         self._base_found = [0] * total_segments
-        self._stream = stream
+        self._segments_done = 0
+        self._total_segments = total_segments
+        self._last_line = time.monotonic()
+        self._bar: Progress | None = None
+        self._task: Any = None
+        if console.is_terminal:
+            self._bar = Progress(
+                SpinnerColumn(),
+                TextColumn("segments"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            )
+            self._task = self._bar.add_task("scan", total=total_segments, counts=self._counts())
+
+    def __enter__(self) -> ScanProgress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        else:
+            self._console.print(self._line())
+
+    def _counts(self) -> str:
+        return f"scanned {sum(self._scanned):,} items, found {sum(self._found):,} resources"
+
+    def _line(self) -> str:
+        return f"{self._segments_done}/{self._total_segments} segments done, {self._counts()}"
 
     def page(self, summary: BackfillSummary) -> None:
-        if not self._stream.isatty():
-            return
         with self._lock:
             segment = summary.segment
             self._scanned[segment] = self._base_scanned[segment] + summary.items_scanned
             self._found[segment] = self._base_found[segment] + len(summary.resources_found)
-            self._stream.write(
-                f"\rscanned {sum(self._scanned):>12,} items, found {sum(self._found):>8,} resources"
-            )
-            self._stream.flush()
+            self._show()
 
     def run_done(self, summary: BackfillSummary) -> None:
         with self._lock:
             self._base_scanned[summary.segment] = self._scanned[summary.segment]
             self._base_found[summary.segment] = self._found[summary.segment]
+            if summary.continuation is None:
+                self._segments_done += 1
+            self._show()
+
+    def _show(self) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self._segments_done, counts=self._counts())
+        elif time.monotonic() - self._last_line >= PLAIN_PROGRESS_INTERVAL_SECONDS:
+            self._last_line = time.monotonic()
+            self._console.print(self._line())
 
 
 def run_segment(
-    reconciler: RegistryReconciler, request: BackfillRequest, progress: Progress
+    reconciler: RegistryReconciler, request: BackfillRequest, progress: ScanProgress
 ) -> list[BackfillSummary]:
     """One segment to its end, following continuations."""
     runs: list[BackfillSummary] = []
@@ -86,55 +146,120 @@ def merge(mode: Mode, runs: list[BackfillSummary], total_segments: int) -> dict[
     }
 
 
-def reconcile(mode: Mode, total_segments: int) -> dict[str, Any]:
+def reconcile(mode: Mode, total_segments: int, console: Console) -> dict[str, Any]:
     """Run ``mode`` over the whole table in ``total_segments`` parallel segments."""
     reconciler = RegistryReconciler(dynamodb_client(), table_name())
-    progress = Progress(total_segments)
     requests = [BackfillRequest(mode, segment, total_segments) for segment in range(total_segments)]
-    with ThreadPoolExecutor(max_workers=total_segments) as pool:
+    with (
+        ScanProgress(total_segments, console) as progress,
+        ThreadPoolExecutor(max_workers=total_segments) as pool,
+    ):
         results = pool.map(lambda request: run_segment(reconciler, request, progress), requests)
         runs = [run for segment_runs in results for run in segment_runs]
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
     return merge(mode, runs, total_segments)
 
 
-def print_table(summary: dict[str, Any]) -> None:
-    rows = {key: value for key, value in summary.items() if key != "drift"}
-    rows |= {f"drift: {key}": value for key, value in summary["drift"].items()}
+def shown(names: list[str]) -> str:
+    """A list of names as its count and, when long, a sample: '12: a, b, ... (first 10)'."""
+    if not names:
+        return "-"
+    if len(names) <= SAMPLE_SIZE:
+        return f"{len(names)}: {', '.join(names)}"
+    return f"{len(names):,}: {', '.join(names[:SAMPLE_SIZE])}, ... (first {SAMPLE_SIZE})"
+
+
+def remaining_drift(summary: dict[str, Any]) -> dict[str, list[str]]:
+    """The drift still there after the run: what it found minus what it repaired."""
+    added, removed = set(summary["added"]), set(summary["removed"])
+    drift = summary["drift"]
+    return {
+        "unregistered": [name for name in drift["unregistered"] if name not in added],
+        "registered_without_defaults": [
+            name for name in drift["registered_without_defaults"] if name not in removed
+        ],
+    }
+
+
+def summary_rows(summary: dict[str, Any]) -> dict[str, str]:
+    """The summary as printed rows: counts as they are, name lists as count and sample."""
+    rows = {
+        key: shown(value) if isinstance(value, list) else str(value)
+        for key, value in summary.items()
+        if key != "drift"
+    }
+    for kind, names in summary["drift"].items():
+        rows[f"drift found: {kind}"] = shown(names)
+    if summary["mode"] != Mode.VERIFY.value:  # verify repairs nothing: all it found is left
+        for kind, names in remaining_drift(summary).items():
+            rows[f"drift left: {kind}"] = shown(names)
+    return rows
+
+
+def verdict(summary: dict[str, Any]) -> tuple[str, bool]:
+    """One line on the registry's state after the run, saying what to run next; and whether the
+    registry is in sync."""
+    left = remaining_drift(summary)
+    if not any(left.values()):
+        if summary["mode"] == Mode.VERIFY.value:
+            return "in sync: the registry lists exactly the resources that have defaults", True
+        return "in sync: no drift left", True
+    parts = []
+    if left["unregistered"]:
+        parts.append(
+            f"{len(left['unregistered']):,} resources have defaults but are not registered "
+            "(run make backfill)"
+        )
+    if left["registered_without_defaults"]:
+        parts.append(
+            f"{len(left['registered_without_defaults']):,} registered names have no defaults "
+            "(run make prune)"
+        )
+    return "drift: " + "; ".join(parts), False
+
+
+def print_summary(summary: dict[str, Any]) -> bool:
+    """Print the rows and the verdict; whether the registry is in sync."""
+    rows = summary_rows(summary)
     width = max(len(key) for key in rows)
     for key, value in rows.items():
-        shown = ", ".join(value) if isinstance(value, list) else value
-        print(f"{key:<{width}}  {shown if shown != '' else '-'}")
+        print(f"{key:<{width}}  {value}")
+    line, in_sync = verdict(summary)
+    print(f"{'verdict':<{width}}  {line}")
+    return in_sync
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("mode", choices=[mode.value for mode in Mode])
     parser.add_argument(
-        "--segments",
-        type=int,
-        default=int(os.environ.get("SEGMENTS", "4")),
-        help="parallel scan segments",
+        "--segments", type=int, default=None, help="parallel scan segments (default: SEGMENTS or 4)"
     )
     args = parser.parse_args(argv)
     mode = Mode(args.mode)
+    console = Console(stderr=True)
     try:
+        segments = args.segments
+        if segments is None:
+            segments = integer_setting("SEGMENTS", DEFAULT_SEGMENTS, 1, MAX_SEGMENTS)
+        if not 1 <= segments <= MAX_SEGMENTS:
+            raise SettingError(f"--segments {segments}: use a number from 1 to {MAX_SEGMENTS}")
         with dynamodb_endpoint(reuse_running=True) as endpoint:
-            print(
-                f"{mode.value} on table {table_name()} at {endpoint.url}, {args.segments} segments",
-                file=sys.stderr,
+            console.print(
+                f"{mode.value} on table {table_name()} at {endpoint.url}, {segments} segments",
+                highlight=False,
             )
-            summary = reconcile(mode, args.segments)
-    except (DynamoDBLocalError, RegistryError) as error:
+            summary = reconcile(mode, segments, console)
+    except (DynamoDBLocalError, RegistryError, SettingError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except BotoCoreError as error:
+        print(f"error: {describe_botocore_error(error)}", file=sys.stderr)
         return 1
     except ClientError as error:
         print(f"error: {error.response['Error'].get('Message', error)}", file=sys.stderr)
         return 1
-    print_table(summary)
-    drift = any(summary["drift"].values())
-    return 1 if mode is Mode.VERIFY and drift else 0
+    in_sync = print_summary(summary)
+    return 1 if mode is Mode.VERIFY and not in_sync else 0
 
 
 if __name__ == "__main__":
