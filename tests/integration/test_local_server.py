@@ -235,8 +235,8 @@ def allowed_origin(endpoint: str, origin: str) -> str | None:
         },
     )
     with urllib.request.urlopen(preflight, timeout=10) as answer:
-        origin: str | None = answer.headers.get("Access-Control-Allow-Origin")
-        return origin
+        allowed: str | None = answer.headers.get("Access-Control-Allow-Origin")
+        return allowed
 
 
 def test_dynamodb_local_allows_no_web_page_to_call_it(local_table: Table) -> None:
