@@ -56,3 +56,9 @@ def test_every_citation_names_a_section_the_contract_has() -> None:
     }
     assert cited, "the code cites the contract by section"
     assert {(path, number) for path, number in cited if number not in SECTIONS} == set()
+
+
+def test_the_readme_layout_names_every_test_folder() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    folders = {path.name for path in (ROOT / "tests").iterdir() if (path / "__init__.py").exists()}
+    assert {folder for folder in folders if f"tests/{folder}/" not in readme} == set()
