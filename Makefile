@@ -29,9 +29,26 @@ ZAE_LIMITER_VERSIONS := 0.6.0 0.9.1 0.17.0
 ZAE_LIMITER_PYTHON ?= $(PYTHON)
 INTEROP_VENVS := $(foreach version,$(ZAE_LIMITER_VERSIONS),.venv-zae-limiter/$(version)/.installed)
 
-.PHONY: deps interop-venvs run test lint typecheck unit synth backfill verify prune bench clean FORCE
+.PHONY: help deps interop-venvs run test lint typecheck unit synth openapi backfill verify prune bench clean clean-data FORCE
+.DEFAULT_GOAL := help
 
-deps: $(VENV)/.installed node_modules/.installed
+help: ## list the targets and the environment variables they read
+	@echo "Targets:"
+	@grep -hE '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | \
+		sed -E 's/^([a-z -]+):.*## (.*)$$/\1\t\2/' | awk -F'\t' '{printf "  %-26s %s\n", $$1, $$2}'
+	@echo "Environment:"
+	@echo "  TABLE_NAME                 the table (default resource-registry): run, backfill/verify/prune"
+	@echo "  AWS_ENDPOINT_URL_DYNAMODB  use this DynamoDB and start none: run, backfill/verify/prune"
+	@echo "  AWS_REGION, AWS_PROFILE    region and credentials (the AWS SDK's own): same targets"
+	@echo "  PORT                       the API's port on 127.0.0.1 (default 3000): run"
+	@echo "  DYNAMODB_LOCAL_PORT        DynamoDB Local's port (default 8000): run, backfill/verify/prune"
+	@echo "  LOCAL_DATA_DIR             DynamoDB Local's data (default .local/dynamodb): run, clean-data"
+	@echo "  SEGMENTS                   parallel scan segments (default 4): backfill/verify/prune"
+	@echo "  BENCH_ARGS                 arguments to the benchmarks, e.g. --quick: bench"
+	@echo "  NAMESPACE                  one namespace (default every namespace): backfill/verify/prune"
+	@echo "  PYTHON                     the Python that makes .venv (default python3.13, else the newest of 3.12, 3.11)"
+
+deps: $(VENV)/.installed node_modules/.installed ## install everything: the virtualenv and npm packages
 
 $(VENV)/.interpreter: FORCE
 	@if [ "$$(cat $@ 2>/dev/null)" != "$(PYTHON_ID)" ]; then \
@@ -39,13 +56,22 @@ $(VENV)/.interpreter: FORCE
 		rm -rf $(VENV) && mkdir -p $(VENV) && echo "$(PYTHON_ID)" > $@; \
 	fi
 
-$(VENV)/.installed: $(VENV)/.interpreter requirements.txt requirements-dev.txt requirements-client.txt constraints.txt pyproject.toml
+# The runtime and the command line first and on their own, so that make run does not wait for
+# the dev tools.
+$(VENV)/.runtime: $(VENV)/.interpreter requirements.txt requirements-client.txt constraints.txt pyproject.toml
+	@echo "installing the runtime and the resource-registry command into $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt \
+		-r requirements-client.txt setuptools -c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-interop-venvs: $(INTEROP_VENVS)
+$(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt constraints.txt
+	@echo "installing the development tools into $(VENV) (requirements-dev.txt; takes a few minutes)"
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+interop-venvs: $(INTEROP_VENVS) ## the released zae-limiter packages, each in its virtualenv (interop tests)
 
 .venv-zae-limiter/%/.installed: tests/interop/requirements/zae-limiter-%.txt
 	rm -rf $(@D)
@@ -54,30 +80,41 @@ interop-venvs: $(INTEROP_VENVS)
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
+	@echo "installing DynamoDB Local and the CDK CLI into node_modules (npm ci)"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: deps
+run: $(VENV)/.runtime node_modules/.installed ## DynamoDB Local, the table, and the API on 127.0.0.1:PORT until Ctrl-C
 	$(PY) -m devtools.run_local
 
-lint: deps
+lint: deps ## ruff: lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: deps
+typecheck: deps ## mypy, strict
 	$(BIN)/mypy lambdas devtools infra app.py tests client
 
-test: lint typecheck $(INTEROP_VENVS)
+test: lint typecheck $(INTEROP_VENVS) ## lint, typecheck and the whole suite (what CI runs)
 	$(BIN)/pytest -n 2 --dist loadfile
 
-synth: deps
+unit: deps ## only the fast unit tests (moto, no DynamoDB Local)
+	$(BIN)/pytest tests/unit -q
+
+synth: deps ## the CloudFormation template into cdk.out/, offline
 	npx cdk synth --quiet --output cdk.out
 
-backfill verify prune: deps
+openapi: deps ## rewrite docs/openapi.json from the routes and validation rules
+	$(PY) -m devtools.openapi
+
+backfill verify prune: deps ## register missing names / report drift (fails on drift) / unregister stale names
 	$(PY) -m devtools.backfill_cli $@
 
-bench: deps $(INTEROP_VENVS)
+bench: deps $(INTEROP_VENVS) ## the benchmarks on DynamoDB Local; writes docs/BENCHMARKS.md
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
-clean:
+clean: ## remove installed tools and caches (keeps local data)
 	rm -rf $(VENV) .venv-zae-limiter node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache
+
+# DynamoDB Local with -sharedDb keeps every table in this one file.
+clean-data: ## delete the local DynamoDB data of make run (stop make run first)
+	rm -f "$${LOCAL_DATA_DIR:-.local/dynamodb}/shared-local-instance.db"

@@ -12,6 +12,10 @@ for source_dir in (ROOT / "lambdas", ROOT / "lambdas" / "layer" / "python"):
     if str(source_dir) not in sys.path:
         sys.path.insert(0, str(source_dir))
 
+# infra first: it quiets jsii's Node version banner before aws_cdk starts jsii.
+import infra  # noqa: E402, F401
+
+# isort: split
 from aws_cdk import App  # noqa: E402
 
 from infra.nag import check_with_cdk_nag  # noqa: E402

@@ -1,7 +1,9 @@
 """`make backfill`, `make verify`, `make prune`: the backfill handler's code, run here.
 
-Runs every segment in its own thread, each resuming on its continuation until done, shows progress,
-and prints the merged summary. `verify` exits 1 when it finds drift.
+Runs every segment in its own thread, each resuming on its continuation until done, shows progress
+(a bar on a terminal, a line every few seconds otherwise), prints the merged summary and a verdict
+with what to run next. Exit status: 0 when the run did its job; 1 when `verify` finds drift or the
+run cannot start (make reports a failed command as its own exit status 2).
 """
 
 from __future__ import annotations
@@ -10,13 +12,28 @@ import argparse
 import os
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from devtools.dynamodb_local import DynamoDBLocalError
-from devtools.environment import dynamodb_endpoint, use_default_table_name
+from devtools.environment import (
+    SettingError,
+    dynamodb_endpoint,
+    integer_setting,
+    use_default_table_name,
+)
 from resource_registry import service
 from resource_registry.backfill import (
     BackfillRequest,
@@ -26,40 +43,88 @@ from resource_registry.backfill import (
     merge_summaries,
 )
 from resource_registry.clients import dynamodb_client, table_name
+from resource_registry.dynamodb import describe_botocore_error
 from resource_registry.errors import RegistryError
 
+DEFAULT_SEGMENTS = 4
+MAX_SEGMENTS = 1_000_000  # DynamoDB's limit on parallel scan segments
+PLAIN_PROGRESS_INTERVAL_SECONDS = 10.0
 
-class Progress:
-    """Items scanned and resources found so far, over all segments, on one updating line."""
 
-    def __init__(self, total_segments: int, stream: Any = sys.stderr) -> None:
+class ScanProgress:
+    """Items scanned and resources found so far, over all segments.
+
+    On a terminal a rich progress bar counts segments done, items and resources; elsewhere (CI,
+    a pipe, a log file) a plain line is written every few seconds, and once at the end.
+    """
+
+    def __init__(self, total_segments: int, console: Console) -> None:
         self._lock = threading.Lock()
+        self._console = console
         self._scanned = [0] * total_segments
         self._found = [0] * total_segments
         self._base_scanned = [0] * total_segments
         self._base_found = [0] * total_segments
-        self._stream = stream
+        self._segments_done = 0
+        self._total_segments = total_segments
+        self._last_line = time.monotonic()
+        self._bar: Progress | None = None
+        self._task: Any = None
+        if console.is_terminal:
+            self._bar = Progress(
+                SpinnerColumn(),
+                TextColumn("segments"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            )
+            self._task = self._bar.add_task("scan", total=total_segments, counts=self._counts())
+
+    def __enter__(self) -> ScanProgress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        else:
+            self._console.print(self._line())
+
+    def _counts(self) -> str:
+        return f"scanned {sum(self._scanned):,} items, found {sum(self._found):,} resources"
+
+    def _line(self) -> str:
+        return f"{self._segments_done}/{self._total_segments} segments done, {self._counts()}"
 
     def page(self, summary: BackfillSummary) -> None:
-        if not self._stream.isatty():
-            return
         with self._lock:
             segment = summary.segment
             self._scanned[segment] = self._base_scanned[segment] + summary.items_read
             self._found[segment] = self._base_found[segment] + summary.total("resources_found")
-            self._stream.write(
-                f"\rscanned {sum(self._scanned):>12,} items, found {sum(self._found):>8,} resources"
-            )
-            self._stream.flush()
+            self._show()
 
     def run_done(self, summary: BackfillSummary) -> None:
         with self._lock:
             self._base_scanned[summary.segment] = self._scanned[summary.segment]
             self._base_found[summary.segment] = self._found[summary.segment]
+            if summary.continuation is None:
+                self._segments_done += 1
+            self._show()
+
+    def _show(self) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self._segments_done, counts=self._counts())
+        elif time.monotonic() - self._last_line >= PLAIN_PROGRESS_INTERVAL_SECONDS:
+            self._last_line = time.monotonic()
+            self._console.print(self._line())
 
 
 def run_segment(
-    reconciler: RegistryReconciler, request: BackfillRequest, progress: Progress
+    reconciler: RegistryReconciler, request: BackfillRequest, progress: ScanProgress
 ) -> list[BackfillSummary]:
     """One segment to its end, following continuations."""
     runs: list[BackfillSummary] = []
@@ -72,68 +137,140 @@ def run_segment(
         request = request.resumed_from(summary.continuation)
 
 
-def reconcile(mode: Mode, total_segments: int, namespace: str | None = None) -> dict[str, Any]:
+def reconcile(
+    mode: Mode, total_segments: int, console: Console, namespace: str | None = None
+) -> dict[str, Any]:
     """Run ``mode`` over the table (one namespace, or all) in ``total_segments`` segments."""
     reconciler = RegistryReconciler(dynamodb_client(), table_name(), layout=service.table_layout())
-    progress = Progress(total_segments)
     requests = [
         BackfillRequest(mode, segment, total_segments, namespace)
         for segment in range(total_segments)
     ]
-    with ThreadPoolExecutor(max_workers=total_segments) as pool:
+    with (
+        ScanProgress(total_segments, console) as progress,
+        ThreadPoolExecutor(max_workers=total_segments) as pool,
+    ):
         results = pool.map(lambda request: run_segment(reconciler, request, progress), requests)
         runs = [run.to_dict() for segment_runs in results for run in segment_runs]
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
     return merge_summaries(runs)
 
 
-def print_table(summary: dict[str, Any]) -> None:
-    rows = {key: value for key, value in summary.items() if key not in ("sample", "namespaces")}
-    for key, names in summary["sample"].items():
-        if names:
-            more = summary[key] - len(names)
-            rows[f"{key} (names)"] = ", ".join(names) + (f" and {more} more" if more else "")
+def shown(count: int, sample: list[str]) -> str:
+    """A count of names and, when there are any, a sample: '12: a, b, ... (first 10)'."""
+    if not count:
+        return "-"
+    if count <= len(sample):
+        return f"{count}: {', '.join(sample)}"
+    return f"{count:,}: {', '.join(sample)}, ... (first {len(sample)})"
+
+
+DRIFT_KINDS = ("unregistered", "registered_without_defaults")
+# What each mode repairs: backfill registers what is missing, prune removes what has no defaults.
+REPAIRED_BY = {Mode.BACKFILL.value: "unregistered", Mode.PRUNE.value: "registered_without_defaults"}
+
+
+def remaining_drift(summary: dict[str, Any]) -> dict[str, tuple[int, list[str]]]:
+    """The drift still there after the run: what it found less what it repaired (all of its
+    kind: a name a run finds missing it adds, a name it finds without defaults it removes)."""
+    repaired = REPAIRED_BY.get(summary["mode"])
+    return {
+        kind: (0, []) if kind == repaired else (summary[kind], summary["sample"][kind])
+        for kind in DRIFT_KINDS
+    }
+
+
+def summary_rows(summary: dict[str, Any]) -> dict[str, str]:
+    """The summary as printed rows: counts, and for names a count and a sample."""
+    samples = summary["sample"]
+    rows: dict[str, str] = {}
+    for key, value in summary.items():
+        if key in ("sample", "namespaces", "drift", *DRIFT_KINDS):
+            continue
+        rows[key] = (
+            shown(value, samples[key]) if key in samples else "-" if value is None else str(value)
+        )
+    for kind in DRIFT_KINDS:
+        rows[f"drift found: {kind}"] = shown(summary[kind], samples[kind])
+    if summary["mode"] != Mode.VERIFY.value:  # verify repairs nothing: all it found is left
+        for kind, (count, sample) in remaining_drift(summary).items():
+            rows[f"drift left: {kind}"] = shown(count, sample)
     if len(summary["namespaces"]) > 1:
         for name, counts in summary["namespaces"].items():
-            rows[f"namespace {name}"] = ", ".join(f"{k} {v}" for k, v in counts.items())
+            rows[f"namespace {name}"] = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    return rows
+
+
+def verdict(summary: dict[str, Any]) -> tuple[str, bool]:
+    """One line on the registry's state after the run, saying what to run next; and whether the
+    registry is in sync."""
+    left = {kind: count for kind, (count, _) in remaining_drift(summary).items()}
+    if not any(left.values()):
+        if summary["mode"] == Mode.VERIFY.value:
+            return "in sync: the registry lists exactly the resources that have defaults", True
+        return "in sync: no drift left", True
+    parts = []
+    if left["unregistered"]:
+        parts.append(
+            f"{left['unregistered']:,} resources have defaults but are not registered "
+            "(run make backfill)"
+        )
+    if left["registered_without_defaults"]:
+        parts.append(
+            f"{left['registered_without_defaults']:,} registered names have no defaults "
+            "(run make prune)"
+        )
+    return "drift: " + "; ".join(parts), False
+
+
+def print_summary(summary: dict[str, Any]) -> bool:
+    """Print the rows and the verdict; whether the registry is in sync."""
+    rows = summary_rows(summary)
     width = max(len(key) for key in rows)
     for key, value in rows.items():
-        print(f"{key:<{width}}  {'-' if value is None or value == '' else value}")
+        print(f"{key:<{width}}  {value}")
+    line, in_sync = verdict(summary)
+    print(f"{'verdict':<{width}}  {line}")
+    return in_sync
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("mode", choices=[mode.value for mode in Mode])
     parser.add_argument(
-        "--segments",
-        type=int,
-        default=int(os.environ.get("SEGMENTS", "4")),
-        help="parallel scan segments",
+        "--segments", type=int, default=None, help="parallel scan segments (default: SEGMENTS or 4)"
     )
     parser.add_argument(
         "--namespace",
         default=os.environ.get("NAMESPACE") or None,
-        help="one namespace (default: every namespace)",
+        help="one namespace (default: NAMESPACE, else every namespace)",
     )
     args = parser.parse_args(argv)
     use_default_table_name()
     mode = Mode(args.mode)
+    console = Console(stderr=True)
     try:
+        segments = args.segments
+        if segments is None:
+            segments = integer_setting("SEGMENTS", DEFAULT_SEGMENTS, 1, MAX_SEGMENTS)
+        if not 1 <= segments <= MAX_SEGMENTS:
+            raise SettingError(f"--segments {segments}: use a number from 1 to {MAX_SEGMENTS}")
         with dynamodb_endpoint(reuse_running=True) as endpoint:
-            print(
-                f"{mode.value} on table {table_name()} at {endpoint}, {args.segments} segments",
-                file=sys.stderr,
+            console.print(
+                f"{mode.value} on table {table_name()} at {endpoint.url}, {segments} segments",
+                highlight=False,
             )
-            summary = reconcile(mode, args.segments, args.namespace)
-    except (DynamoDBLocalError, RegistryError) as error:
+            summary = reconcile(mode, segments, console, args.namespace)
+    except (DynamoDBLocalError, RegistryError, SettingError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except BotoCoreError as error:
+        print(f"error: {describe_botocore_error(error)}", file=sys.stderr)
         return 1
     except ClientError as error:
         print(f"error: {error.response['Error'].get('Message', error)}", file=sys.stderr)
         return 1
-    print_table(summary)
-    return 1 if mode is Mode.VERIFY and summary["drift"] else 0
+    in_sync = print_summary(summary)
+    return 1 if mode is Mode.VERIFY and not in_sync else 0
 
 
 if __name__ == "__main__":

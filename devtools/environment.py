@@ -6,20 +6,55 @@ DYNAMODB_LOCAL_PORT (default 8000) with its data under .local/, so data survives
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from devtools.dynamodb_local import ROOT, DynamoDBLocal, port_is_taken
+import boto3
+
+from devtools.dynamodb_local import (
+    ROOT,
+    DynamoDBLocal,
+    DynamoDBLocalError,
+    answers_as_dynamodb,
+    port_is_taken,
+)
 from resource_registry.clients import TABLE_NAME_VARIABLE
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 DEFAULT_DATA_DIR = ROOT / ".local" / "dynamodb"
 DEFAULT_DYNAMODB_LOCAL_PORT = 8000
-DEFAULT_REGION = "us-east-1"
 # The laptop's table. The functions have no default: in Lambda a wrong guess serves the wrong table.
 DEFAULT_TABLE_NAME = "resource-registry"
+# DynamoDB Local answers in every region; a region is needed only to sign the request.
+LOCAL_REGION = "us-east-1"
+# Any credentials do for DynamoDB Local; with -sharedDb they all see one database.
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+AWS_ENDPOINT_REGION = re.compile(r"^dynamodb(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+
+
+class SettingError(ValueError):
+    """An environment variable holds a value the command cannot use; the message says which."""
+
+
+def integer_setting(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    """The integer in environment variable ``name``, or ``default``; SettingError if it is bad."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingError(f"{name}={raw!r} is not a whole number: use one {bounds}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise SettingError(f"{name}={raw} is out of range: use a number {bounds}")
+    return value
 
 
 def use_default_table_name() -> str:
@@ -30,7 +65,7 @@ def use_default_table_name() -> str:
 
 
 def dynamodb_local_port() -> int:
-    return int(os.environ.get("DYNAMODB_LOCAL_PORT", DEFAULT_DYNAMODB_LOCAL_PORT))
+    return integer_setting("DYNAMODB_LOCAL_PORT", DEFAULT_DYNAMODB_LOCAL_PORT, 1, 65535)
 
 
 def data_dir() -> Path:
@@ -38,30 +73,78 @@ def data_dir() -> Path:
     return Path(os.environ.get("LOCAL_DATA_DIR", DEFAULT_DATA_DIR))
 
 
+def is_loopback(endpoint: str) -> bool:
+    """Whether ``endpoint`` is on this machine (so it is a DynamoDB Local, not AWS)."""
+    host = urlsplit(endpoint).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def supply_region(endpoint: str) -> None:
+    """Set AWS_REGION only when neither the environment nor the AWS config names a region.
+
+    The user's profile region wins; then the region in an AWS endpoint's host name; a local
+    endpoint needs one only to sign. Otherwise botocore says no region is set.
+    """
+    if os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"):
+        return
+    if boto3.session.Session().region_name:
+        return
+    if is_loopback(endpoint):
+        os.environ["AWS_REGION"] = LOCAL_REGION
+    elif found := AWS_ENDPOINT_REGION.match(urlsplit(endpoint).hostname or ""):
+        os.environ["AWS_REGION"] = found.group(1)
+
+
+def supply_local_credentials(endpoint: str) -> None:
+    """Dummy credentials for a DynamoDB Local endpoint, when the user has none at all."""
+    if not is_loopback(endpoint) or boto3.session.Session().get_credentials() is not None:
+        return
+    for name, value in LOCAL_CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where DynamoDB answers, and the DynamoDB Local process this command started, if any."""
+
+    url: str
+    started: DynamoDBLocal | None = None
+
+
 @contextmanager
-def dynamodb_endpoint(reuse_running: bool = False) -> Iterator[str]:
+def dynamodb_endpoint(reuse_running: bool = False) -> Iterator[Endpoint]:
     """The endpoint to use, starting the persistent DynamoDB Local for the block when none is set.
 
-    With ``reuse_running``, a DynamoDB Local already listening on its port (``make run``'s) is used.
+    With ``reuse_running``, a DynamoDB Local already listening on its port (``make run``'s) is used;
+    something else listening there is an error. SettingError or DynamoDBLocalError say what to do.
     """
-    if not os.environ.get("AWS_REGION") and not os.environ.get("AWS_DEFAULT_REGION"):
-        os.environ["AWS_REGION"] = DEFAULT_REGION
     configured = os.environ.get(ENDPOINT_VARIABLE)
     if configured:
-        yield configured
+        supply_region(configured)
+        supply_local_credentials(configured)
+        yield Endpoint(configured)
         return
-    # DynamoDB Local accepts any credentials; with -sharedDb they all see one database.
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    port = dynamodb_local_port()
-    local = DynamoDBLocal(port, data_dir())
-    if reuse_running and port_is_taken(port):
+    local = DynamoDBLocal(dynamodb_local_port(), data_dir())
+    supply_region(local.endpoint)
+    for name, value in LOCAL_CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+    if reuse_running and port_is_taken(local.port):
+        if not answers_as_dynamodb(local.endpoint):
+            raise DynamoDBLocalError(
+                f"port {local.port} is taken by something that is not DynamoDB Local: stop it, "
+                "or set DYNAMODB_LOCAL_PORT to a free port"
+            )
         os.environ[ENDPOINT_VARIABLE] = local.endpoint
-        yield local.endpoint
+        yield Endpoint(local.endpoint)
         return
     local.start()
     os.environ[ENDPOINT_VARIABLE] = local.endpoint
     try:
-        yield local.endpoint
+        yield Endpoint(local.endpoint, local)
     finally:
         local.stop()

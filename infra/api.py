@@ -1,4 +1,4 @@
-"""The REST API of CONTRACT.md section 3: IAM-authorised methods built from routes.API_ROUTES."""
+"""The REST API of docs/contract.md section 3: IAM-authorised methods built from the route table."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ class RegistryApi(Construct):
             self,
             "RestApi",
             rest_api_name=SERVICE_NAME,
-            description="Resource registry: default limits of resources (CONTRACT.md section 3)",
+            description="Resource registry: default limits of resources (docs/contract.md)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             default_method_options=apigw.MethodOptions(
                 authorization_type=apigw.AuthorizationType.IAM

@@ -176,7 +176,7 @@ def alarm_specs(
         AlarmSpec(
             "Api5xx",
             stage.metric_server_error(statistic="Sum", period=PERIOD),
-            "The API answered 5xx. No client input may cause one (CONTRACT.md section 3): a "
+            "The API answered 5xx. No client input may cause one (docs/contract.md section 3): a "
             "function failed, timed out or DynamoDB stayed unavailable past the retries.",
         ),
     ]

@@ -1,4 +1,4 @@
-"""The registry's DynamoDB table (CONTRACT.md section 1), created here or imported by name."""
+"""The registry's DynamoDB table (docs/contract.md section 1), created here or imported by name."""
 
 from __future__ import annotations
 

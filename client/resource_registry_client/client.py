@@ -1,4 +1,4 @@
-"""The client: one method per API route (CONTRACT section 3), in any namespace."""
+"""The client: one method per API route (docs/contract.md section 3), in any namespace."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# CONTRACT section 2.
+# docs/contract.md section 2.
 RESOURCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-/:]{0,63}")
 LIMIT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 RESERVED_LIMIT_NAMES = frozenset({"wcu"})
@@ -107,7 +107,7 @@ class Limit:
 
 
 def check_resource_name(name: str) -> str:
-    """``name`` if it is a valid resource name (CONTRACT section 2)."""
+    """``name`` if it is a valid resource name (docs/contract.md section 2)."""
     if not RESOURCE_NAME.fullmatch(name):
         raise LimitSyntaxError(
             f"resource name {name[:80]!r} is not valid: 1 to 64 characters, a letter first, "

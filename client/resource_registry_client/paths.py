@@ -1,4 +1,4 @@
-"""The API's paths (CONTRACT section 3), built from names: each name is one percent-encoded
+"""The API's paths (docs/contract.md section 3), built from names: each name is one percent-encoded
 segment, so ``openai/gpt-4`` travels as ``openai%2Fgpt-4``.
 """
 

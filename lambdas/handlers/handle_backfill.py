@@ -1,4 +1,4 @@
-"""The backfill function, invoked by hand (never through the API): CONTRACT.md section 4.
+"""The backfill function, invoked by hand (never through the API): docs/contract.md section 4.
 
 A bad event fails the invocation with InvalidInputError saying what is wrong, and changes nothing.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jsonschema_rs
@@ -191,7 +192,9 @@ def test_stage_is_throttled_traced_and_logged(synthesized: Synthesized) -> None:
 def test_access_logs_go_to_a_retained_log_group_as_json(synthesized: Synthesized) -> None:
     (stage,) = synthesized.of_type("AWS::ApiGateway::Stage").values()
     access_log = stage["Properties"]["AccessLogSetting"]
-    log_group_id = access_log["DestinationArn"]["Fn::GetAtt"][0]
+    # The log group's ARN without the ":*" of its Arn attribute (a recommended feature flag).
+    (log_group_id,) = re.findall(r'"Ref": "(Api\w+)"', json.dumps(access_log["DestinationArn"]))
+    assert '"Fn::GetAtt"' not in json.dumps(access_log["DestinationArn"])
     log_group = synthesized.resources[log_group_id]
     assert log_group["Type"] == "AWS::Logs::LogGroup"
     assert log_group["Properties"]["RetentionInDays"] > 0

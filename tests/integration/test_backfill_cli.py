@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
+import boto3
 import pytest
+from rich.console import Console
 
 from devtools import backfill_cli
-from resource_registry.backfill import SAMPLE_SIZE
+from resource_registry.backfill import BackfillSummary
+from resource_registry.model import Limit
 from tests.conftest import Table
 from tests.integration.test_backfill import LEGACY, write_legacy_limits, write_noise
 
@@ -28,18 +33,56 @@ def test_verify_fails_on_drift_backfill_repairs_it_and_verify_then_passes(
 
     assert backfill_cli.main(["verify", "--segments", "3"]) == 1
     report = rows(capsys.readouterr().out)
-    assert (report["drift"], report["unregistered"]) == (str(len(LEGACY)), str(len(LEGACY)))
-    shown = LEGACY[:SAMPLE_SIZE]
-    more = f" and {len(LEGACY) - len(shown)} more" if len(LEGACY) > len(shown) else ""
-    assert report["unregistered (names)"] == ", ".join(shown) + more
-    assert report["registered_without_defaults"] == "0"
+    # 12 names: a count and the first 10.
+    assert report["drift found: unregistered"] == (f"12: {', '.join(LEGACY[:10])}, ... (first 10)")
+    assert report["drift found: registered_without_defaults"] == "-"
+    assert report["verdict"] == (
+        "drift: 12 resources have defaults but are not registered (run make backfill)"
+    )
     assert local_table.registry() == set()
 
     assert backfill_cli.main(["backfill", "--segments", "3"]) == 0
     assert local_table.registry() == set(LEGACY)
-    assert rows(capsys.readouterr().out)["resources_found"] == str(len(LEGACY))
+    report = rows(capsys.readouterr().out)
+    assert report["resources_found"] == str(len(LEGACY))
+    # What the backfill found it repaired: nothing reads as drift remaining.
+    assert report["drift left: unregistered"] == "-"
+    assert report["verdict"] == "in sync: no drift left"
 
     assert backfill_cli.main(["verify", "--segments", "3"]) == 0
+    assert rows(capsys.readouterr().out)["verdict"].startswith("in sync: the registry lists")
+
+
+def test_after_a_backfill_the_verdict_points_at_prune_for_names_without_defaults(
+    local_table: Table, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_legacy_limits(local_table, "legacy-model")
+    local_table.store.set_defaults("gone", [Limit("rpm", 1, 1, 1, 60)])
+    local_table.client.delete_item(
+        TableName=local_table.name, Key={"PK": {"S": "RESOURCE#gone"}, "SK": {"S": "#LIMIT#rpm"}}
+    )
+
+    assert backfill_cli.main(["backfill", "--segments", "2"]) == 0
+    report = rows(capsys.readouterr().out)
+    assert report["added"] == "1: legacy-model"
+    assert report["drift left: unregistered"] == "-"
+    assert report["drift left: registered_without_defaults"] == "1: gone"
+    assert report["verdict"] == "drift: 1 registered names have no defaults (run make prune)"
+
+    assert backfill_cli.main(["prune"]) == 0
+    assert rows(capsys.readouterr().out)["verdict"] == "in sync: no drift left"
+    assert local_table.registry() == {"legacy-model"}
+
+
+def test_progress_off_a_terminal_is_plain_lines_on_stderr(
+    local_table: Table, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_noise(local_table, 20)
+    assert backfill_cli.main(["verify", "--segments", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert "\x1b[" not in err  # no terminal control sequences in a log
+    assert err.splitlines()[-1] == "2/2 segments done, scanned 20 items, found 0 resources"
 
 
 def test_a_missing_table_is_a_one_line_error(
@@ -48,3 +91,68 @@ def test_a_missing_table_is_a_one_line_error(
     monkeypatch.setenv("TABLE_NAME", "no-such-table")
     assert backfill_cli.main(["verify"]) == 1
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "error: SEGMENTS=0 is out of range: use a number from 1 to 1000000"),
+        ("abc", "error: SEGMENTS='abc' is not a whole number: use one from 1 to 1000000"),
+    ],
+)
+def test_a_bad_segments_setting_is_a_one_line_error(
+    local_table: Table,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    value: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv("SEGMENTS", value)
+    assert backfill_cli.main(["verify"]) == 1
+    assert capsys.readouterr().err == message + "\n"
+    assert local_table.registry() == set()
+
+
+def test_progress_on_a_terminal_is_a_bar_of_segments_with_counts() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    with backfill_cli.ScanProgress(2, console) as progress:
+        for segment in (0, 1):
+            summary = BackfillSummary("verify", segment, 2, items_read=5 + segment)
+            summary.of("default").resources_found.add(["a"] if segment else [])
+            progress.page(summary)
+            progress.run_done(summary)
+    final = screen.getvalue().rsplit("\r", 1)[-1]
+    assert "━" in final  # the bar
+    assert "2/2" in final
+    assert "scanned 11 items, found 1 resources" in final
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No AWS credentials anywhere: not in the environment, not in ~/.aws, no instance role."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it keeps the credentials it found
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_a_local_endpoint_needs_no_credentials(
+    local_table: Table, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert backfill_cli.main(["verify"]) == 0
+    assert rows(capsys.readouterr().out)["verdict"].startswith("in sync")
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_aws_without_credentials_is_a_one_line_error_naming_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "https://dynamodb.eu-west-1.amazonaws.com")
+    assert backfill_cli.main(["verify"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error: no AWS credentials found: set AWS_PROFILE")
+    assert "Traceback" not in err

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from devtools.dynamodb_local import ROOT, free_port
+from devtools.dynamodb_local import NO_BROWSER_ORIGIN, ROOT, free_port
 from devtools.local_server import LOOPBACK, LocalApiServer
 from tests.conftest import Table
 
@@ -152,3 +152,97 @@ def test_make_run_on_a_taken_port_is_a_one_line_error(tmp_path: Path) -> None:
     assert process.returncode == 1
     assert stderr.strip().count("\n") == 0
     assert "is taken" in stderr
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux /proc)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def test_make_run_stops_with_one_line_when_its_dynamodb_local_dies(tmp_path: Path) -> None:
+    port = free_port()
+    process = start_run(port, free_port(), tmp_path)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/resources", process)
+        (java,) = child_pids(process.pid)
+        arguments = Path(f"/proc/{java}/cmdline").read_text().split("\0")
+        os.kill(java, signal.SIGKILL)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            stop_run(process)
+    assert process.returncode == 1
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == (  # after the request log
+        "error: DynamoDB Local was killed by signal 9; the API stopped with it. "
+        "Run make run again to restart both"
+    )
+    # The flags the tools start DynamoDB Local with: no telemetry, no browser access.
+    assert "-disableTelemetry" in arguments
+    assert arguments[arguments.index("-cors") + 1] == NO_BROWSER_ORIGIN
+
+
+def run_local_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`make run`'s program with ``env`` (plus the import path), to its end."""
+    parts = ("", "lambdas/layer/python", "lambdas")
+    python_path = os.pathsep.join(str(ROOT / part) for part in parts)
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.run_local"],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": python_path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("setting", ["PORT=abc", "PORT=0", "DYNAMODB_LOCAL_PORT=abc"])
+def test_make_run_with_a_bad_port_setting_is_a_one_line_error(tmp_path: Path, setting: str) -> None:
+    name, value = setting.split("=")
+    env = {key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL_DYNAMODB"}
+    env |= {"PORT": str(free_port()), "LOCAL_DATA_DIR": str(tmp_path), name: value}
+    done = run_local_once(env)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"error: {name}=")
+
+
+def test_make_run_without_credentials_for_aws_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env |= {
+        "PORT": str(free_port()),
+        "AWS_ENDPOINT_URL_DYNAMODB": "https://dynamodb.eu-west-1.amazonaws.com",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    done = run_local_once(env)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: no AWS credentials found: set AWS_PROFILE")
+    assert done.stderr.count("\n") == 1
+
+
+def allowed_origin(endpoint: str, origin: str) -> str | None:
+    """What DynamoDB Local's CORS preflight answer allows a page from ``origin``, if anything."""
+    preflight = urllib.request.Request(
+        endpoint,
+        method="OPTIONS",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,x-amz-target",
+        },
+    )
+    with urllib.request.urlopen(preflight, timeout=10) as answer:
+        allowed: str | None = answer.headers.get("Access-Control-Allow-Origin")
+        return allowed
+
+
+def test_dynamodb_local_allows_no_web_page_to_call_it(local_table: Table) -> None:
+    endpoint = os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
+    assert allowed_origin(endpoint, "http://some-web-page.example") is None
+    assert allowed_origin(endpoint, "http://127.0.0.1:3000") is None
+    # CORS is on, for the one origin no page can have (.invalid is reserved).
+    assert allowed_origin(endpoint, NO_BROWSER_ORIGIN) == NO_BROWSER_ORIGIN

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,19 @@ def test_the_committed_document_is_a_fresh_generation() -> None:
     assert openapi.DOCUMENT_PATH.read_text(encoding="utf-8") == openapi.render(), (
         "docs/openapi.json is out of date: run python -m devtools.openapi"
     )
+
+
+def test_the_documented_command_works_without_pythonpath() -> None:
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.openapi", "--check"],
+        cwd=openapi.ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 def test_its_paths_and_methods_are_exactly_the_routes(document: dict[str, Any]) -> None:

@@ -1,12 +1,33 @@
-"""Where the local commands find DynamoDB, and which region they sign for."""
+"""Where the local commands find DynamoDB, which region they sign for, and which credentials."""
 
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from devtools.environment import DEFAULT_REGION, dynamodb_endpoint, use_default_table_name
+from devtools.dynamodb_local import DynamoDBLocalError, free_port
+from devtools.environment import (
+    LOCAL_REGION,
+    SettingError,
+    dynamodb_endpoint,
+    dynamodb_local_port,
+    use_default_table_name,
+)
+
+
+@pytest.fixture
+def no_aws_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No region and no credentials anywhere: not in the environment, not in ~/.aws."""
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def test_a_configured_endpoint_is_used_and_the_users_region_kept(
@@ -16,16 +37,80 @@ def test_a_configured_endpoint_is_used_and_the_users_region_kept(
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     with dynamodb_endpoint() as endpoint:
-        assert endpoint == "https://dynamodb.eu-west-1.amazonaws.com"
+        assert endpoint.url == "https://dynamodb.eu-west-1.amazonaws.com"
+        assert endpoint.started is None
         assert "AWS_REGION" not in os.environ  # botocore signs for AWS_DEFAULT_REGION
 
 
-def test_a_region_is_supplied_only_when_none_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("no_aws_config")
+def test_the_profile_region_wins_over_the_local_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "config").write_text("[default]\nregion = ap-south-1\n")
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1")
-    monkeypatch.delenv("AWS_REGION")
-    monkeypatch.delenv("AWS_DEFAULT_REGION")
     with dynamodb_endpoint():
-        assert os.environ["AWS_REGION"] == DEFAULT_REGION
+        assert "AWS_REGION" not in os.environ  # boto3 reads ap-south-1 from the profile
+
+
+@pytest.mark.usefixtures("no_aws_config")
+def test_an_aws_endpoint_without_a_region_signs_for_the_endpoints_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "https://dynamodb.eu-west-1.amazonaws.com")
+    with dynamodb_endpoint():
+        assert os.environ["AWS_REGION"] == "eu-west-1"
+        assert "AWS_ACCESS_KEY_ID" not in os.environ  # AWS gets no made-up credentials
+
+
+@pytest.mark.usefixtures("no_aws_config")
+def test_a_loopback_endpoint_without_credentials_or_region_gets_local_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://localhost:1")
+    with dynamodb_endpoint():
+        assert os.environ["AWS_REGION"] == LOCAL_REGION
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "local"
+
+
+def test_a_loopback_endpoint_keeps_the_users_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1")
+    with dynamodb_endpoint():
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
+
+
+@pytest.fixture
+def not_dynamodb() -> Iterator[int]:
+    """A port on which something that is not DynamoDB Local listens."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", free_port()))
+        listener.listen()
+        yield int(listener.getsockname()[1])
+
+
+def test_a_port_taken_by_something_else_is_not_reused(
+    monkeypatch: pytest.MonkeyPatch, not_dynamodb: int
+) -> None:
+    monkeypatch.setenv("DYNAMODB_LOCAL_PORT", str(not_dynamodb))
+    refused = pytest.raises(DynamoDBLocalError, match=f"port {not_dynamodb} is taken by something")
+    with refused, dynamodb_endpoint(reuse_running=True):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "DYNAMODB_LOCAL_PORT='abc' is not a whole number: use one from 1 to 65535"),
+        ("0", "DYNAMODB_LOCAL_PORT=0 is out of range: use a number from 1 to 65535"),
+        ("70000", "DYNAMODB_LOCAL_PORT=70000 is out of range: use a number from 1 to 65535"),
+    ],
+)
+def test_a_bad_port_setting_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.setenv("DYNAMODB_LOCAL_PORT", value)
+    with pytest.raises(SettingError) as raised:
+        dynamodb_local_port()
+    assert str(raised.value) == message
 
 
 @pytest.mark.parametrize("unset", [None, ""])

@@ -1,4 +1,4 @@
-"""The key builders produce exactly CONTRACT.md section 1's layout."""
+"""The key builders produce exactly docs/contract.md section 1's layout."""
 
 from resource_registry import schema
 

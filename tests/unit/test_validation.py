@@ -1,4 +1,4 @@
-"""Names and limits follow CONTRACT.md section 2, and every refusal says what is wrong."""
+"""Names and limits follow docs/contract.md section 2, and every refusal says what is wrong."""
 
 import string
 from typing import Any

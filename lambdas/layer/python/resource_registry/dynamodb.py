@@ -11,7 +11,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import ConnectionError as EndpointUnreachableError
 
 from resource_registry.errors import RegistryFullError, ServiceUnavailableError
 
@@ -77,7 +85,23 @@ def call_dynamodb(method: Callable[..., T], **kwargs: Any) -> T:
             ) from error
         raise
     except BotoCoreError as error:
-        raise ServiceUnavailableError("DynamoDB did not answer in time; try again") from error
+        raise ServiceUnavailableError(describe_botocore_error(error)) from error
+
+
+def describe_botocore_error(error: BotoCoreError) -> str:
+    """What went wrong before DynamoDB could answer, in one line that says what to do."""
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return (
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or sign in with aws sso login"
+        )
+    if isinstance(error, NoRegionError):
+        return "no AWS region set: set AWS_REGION"
+    if isinstance(error, EndpointUnreachableError):  # refused, unresolvable, or a connect timeout
+        return f"could not reach DynamoDB at {error.kwargs.get('endpoint_url')}; try again"
+    if isinstance(error, ReadTimeoutError):
+        return "DynamoDB did not answer in time; try again"
+    return f"DynamoDB could not be called ({error}); try again"
 
 
 def transact(client: Any, actions: list[dict[str, Any]], registry_index: int | None) -> None:

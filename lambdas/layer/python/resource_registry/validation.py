@@ -1,4 +1,4 @@
-"""Validation of resource names, limit names and limits (CONTRACT.md section 2).
+"""Validation of resource names, limit names and limits (docs/contract.md section 2).
 
 Every function raises InvalidInputError with a message a person can act on.
 """
