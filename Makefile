@@ -29,7 +29,7 @@ ZAE_LIMITER_VERSIONS := 0.6.0 0.9.1 0.17.0
 ZAE_LIMITER_PYTHON ?= $(PYTHON)
 INTEROP_VENVS := $(foreach version,$(ZAE_LIMITER_VERSIONS),.venv-zae-limiter/$(version)/.installed)
 
-.PHONY: help deps interop-venvs run test lint typecheck unit synth openapi backfill verify prune bench clean clean-data FORCE
+.PHONY: help deps interop-venvs run test lint typecheck unit synth openapi backfill verify prune bench clean clean-data
 .DEFAULT_GOAL := help
 
 help: ## list the targets and the environment variables they read
@@ -118,3 +118,6 @@ clean: ## remove installed tools and caches (keeps local data)
 # DynamoDB Local with -sharedDb keeps every table in this one file.
 clean-data: ## delete the local DynamoDB data of make run (stop make run first)
 	rm -f "$${LOCAL_DATA_DIR:-.local/dynamodb}/shared-local-instance.db"
+
+# A prerequisite that is never up to date: what depends on it always runs its recipe.
+FORCE:
