@@ -220,6 +220,22 @@ def _defaults_answer(description: str) -> dict[str, Any]:
     }
 
 
+IF_NONE_MATCH_ON_PUT = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": '"*": create only, 412 if the resource has defaults already; a list of ETags: '
+    "412 if the resource is at one of them.",
+    "schema": {"type": "string"},
+}
+IF_NONE_MATCH_ON_GET = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": 'ETags the client holds (compared weakly), or "*": 304 with no body when the '
+    "resource is at one of them.",
+    "schema": {"type": "string"},
+}
 IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -240,7 +256,7 @@ CONSISTENT = {
 OPERATIONS: dict[str, dict[str, Any]] = {
     "SetDefaults": {
         "summary": "Replace a resource's default limits and register it, atomically.",
-        "parameters": [IF_MATCH],
+        "parameters": [IF_MATCH, IF_NONE_MATCH_ON_PUT],
         "requestBody": {
             "required": True,
             "content": {JSON_MEDIA_TYPE: {"schema": _ref("SetDefaultsRequest")}},
@@ -250,8 +266,12 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "GetDefaults": {
         "summary": "A resource's default limits and their ETag.",
-        "parameters": [],
+        "parameters": [IF_NONE_MATCH_ON_GET],
         "success": (HTTPStatus.OK, _defaults_answer("The resource's limits and their ETag.")),
+        "not_modified": {
+            "description": "Not modified: the client's copy is current; no body.",
+            "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+        },
         "errors": COMMON_ERRORS,
     },
     "DeleteDefaults": {
@@ -309,6 +329,8 @@ def _operation(route: Route, path: str) -> dict[str, Any]:
     ]
     success_status, success = spec["success"]
     responses = {str(success_status.value): success}
+    if "not_modified" in spec:
+        responses[str(HTTPStatus.NOT_MODIFIED.value)] = spec["not_modified"]
     for status in sorted(spec["errors"]):
         responses[str(status.value)] = _error(status)
     operation: dict[str, Any] = {

@@ -13,6 +13,8 @@ from handlers.http_api import (
     build_resolver,
     defaults_response,
     namespace_store,
+    none_match,
+    not_modified,
     query_parameters,
     resource_parameter,
     serve,
@@ -24,10 +26,13 @@ app = build_resolver()
 
 @serve(app, routes.GET_DEFAULTS)
 def get_defaults(**_path: str) -> Response[str]:
-    query_parameters(app.current_event)
-    return defaults_response(
-        namespace_store(app.current_event).get_defaults(resource_parameter(app.current_event))
-    )
+    event = app.current_event
+    query_parameters(event)
+    defaults = namespace_store(event).get_defaults(resource_parameter(event))
+    condition = none_match(event)
+    if condition is not None and condition.fails(True, defaults.etag):
+        return not_modified(defaults)
+    return defaults_response(defaults)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -15,6 +15,7 @@ from handlers.http_api import (
     defaults_response,
     log_mutation,
     namespace_store,
+    none_match,
     parse_json_body,
     parse_set_request,
     precondition,
@@ -34,7 +35,8 @@ def set_defaults(**_path: str) -> Response[str]:
     query_parameters(event)
     resource = resource_parameter(event)
     limits = parse_set_request(parse_json_body(event), resource)
-    defaults = namespace_store(event).set_defaults(resource, limits, precondition(event))
+    store = namespace_store(event)
+    defaults = store.set_defaults(resource, limits, precondition(event), none_match(event))
     metrics.add_metric(name="DefaultsSet", unit=MetricUnit.Count, value=1)
     return defaults_response(defaults)
 

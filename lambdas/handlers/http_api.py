@@ -31,7 +31,7 @@ from resource_registry.errors import (
     UnrepresentableLimitError,
     UnsupportedTableError,
 )
-from resource_registry.model import Limit, Precondition, ResourceDefaults
+from resource_registry.model import Limit, NoneMatch, Precondition, ResourceDefaults
 from resource_registry.observability import logger
 from resource_registry.store import RegistryStore
 from resource_registry.validation import parse_limits, validate_resource_name
@@ -200,6 +200,32 @@ def precondition(event: APIGatewayProxyEvent) -> Precondition | None:
             )
         etags.add(match.group(1))
     return Precondition(frozenset(etags))
+
+
+def none_match(event: APIGatewayProxyEvent) -> NoneMatch | None:
+    """What If-None-Match requires of the resource, None without the header.
+
+    ``*`` requires that it has no defaults; a list of ETags that it is at none of them. The
+    comparison is weak (RFC 9110 13.1.2): ``W/"3-…"`` names the same state as ``"3-…"``; a tag
+    this API never issued matches nothing.
+    """
+    header = event.headers.get("if-none-match")
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return NoneMatch()
+    etags = set()
+    for tag in header.split(","):
+        match = ETAG_PATTERN.fullmatch(tag.strip().removeprefix("W/"))
+        if match:
+            etags.add(match.group(1))
+    # Only tags this API never issued: no state of the resource fails that, so no condition.
+    return NoneMatch(frozenset(etags)) if etags else None
+
+
+def not_modified(defaults: ResourceDefaults) -> Response[str]:
+    """304: the client's copy is current; no body, the ETag again."""
+    return Response(HTTPStatus.NOT_MODIFIED, headers={"ETag": etag(defaults.etag)})
 
 
 def query_parameters(event: APIGatewayProxyEvent, allowed: tuple[str, ...] = ()) -> dict[str, str]:

@@ -278,3 +278,29 @@ def test_the_console_script_is_installed_and_reads_its_endpoint_from_the_environ
         env={**os.environ, "RESOURCE_REGISTRY_URL": api_url},
     )
     assert (done.returncode, json.loads(done.stdout)) == (0, {"resources": []})
+
+
+def test_a_create_someone_else_made_between_plan_and_apply_is_refused(
+    api_url: str, client: RegistryClient, tmp_path: Path
+) -> None:
+    # Given a plan that creates gpt-4 (it has no defaults when the plan reads it)
+    file = write(tmp_path, "namespaces:\n  default:\n    gpt-4:\n      rpm: 500/1m\n")
+    someone_else = [parse_named("rpm=450/1m")]
+
+    # When someone else creates it before apply sends the create (If-None-Match: *)
+    done = apply_with_a_change_in_between(
+        api_url, [file], lambda: client.set_defaults("gpt-4", someone_else)
+    )
+
+    # Then the create is refused with 412 and their defaults stand
+    assert done.returncode == 1, done
+    assert "gpt-4 (namespace default): not created" in done.stdout
+    assert client.get_defaults("gpt-4").limits == tuple(someone_else)
+
+
+def test_get_if_changed_answers_304_while_the_etag_is_current(client: RegistryClient) -> None:
+    etag = client.set_defaults("gpt-4", [parse_named("rpm=5/1s")]).etag
+    assert client.get_defaults_if_changed("gpt-4", etag) is None
+    client.set_defaults("gpt-4", [parse_named("rpm=6/1s")])
+    changed = client.get_defaults_if_changed("gpt-4", etag)
+    assert changed is not None and changed.limits == (parse_named("rpm=6/1s"),)

@@ -14,8 +14,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from resource_registry.errors import ServiceUnavailableError
 from resource_registry.dynamodb import call_dynamodb
+from resource_registry.errors import ServiceUnavailableError
 
 URL = "http://127.0.0.1:1"
 UNREACHABLE = f"could not reach DynamoDB at {URL}; try again"

@@ -260,3 +260,46 @@ def test_a_resource_name_with_a_slash_is_one_encoded_path_segment(moto_table: Ta
     response = api_call("GET", DEFAULTS.format("openai%2Fgpt-4"))
     assert (response["statusCode"], response["json"]["resource"]) == (200, "openai/gpt-4")
     assert api_call("GET", "/resources")["json"] == {"resources": ["llama3:8b", "openai/gpt-4"]}
+
+
+def test_if_none_match_star_on_put_creates_only(moto_table: Table) -> None:
+    # Given no defaults, a create-only PUT creates
+    assert put("gpt-4", [RPM], headers={"If-None-Match": "*"})["statusCode"] == 200
+    before = moto_table.items()
+
+    # Then a second create-only PUT is refused, and changes nothing
+    refused = put("gpt-4", [TPM], headers={"If-None-Match": "*"})
+    assert (refused["statusCode"], refused["json"]["code"]) == (412, "PreconditionFailed")
+    assert "only creates" in refused["json"]["message"]
+    assert moto_table.items() == before
+
+    # And after a delete it creates again
+    api_call("DELETE", DEFAULTS.format("gpt-4"))
+    assert put("gpt-4", [TPM], headers={"If-None-Match": "*"})["statusCode"] == 200
+
+
+def test_a_get_with_the_current_etag_in_if_none_match_is_304_without_a_body(
+    moto_table: Table,
+) -> None:
+    etag = put("gpt-4", [RPM])["headers"]["ETag"]
+
+    unchanged = api_call("GET", DEFAULTS.format("gpt-4"), headers={"If-None-Match": etag})
+    weak = api_call("GET", DEFAULTS.format("gpt-4"), headers={"If-None-Match": f"W/{etag}"})
+    star = api_call("GET", DEFAULTS.format("gpt-4"), headers={"If-None-Match": "*"})
+    assert (unchanged["statusCode"], unchanged["headers"]["ETag"]) == (304, etag)
+    assert not unchanged["body"]
+    assert weak["statusCode"] == star["statusCode"] == 304
+
+    # Once the defaults change, the old ETag gets the new representation
+    put("gpt-4", [TPM])
+    changed = api_call("GET", DEFAULTS.format("gpt-4"), headers={"If-None-Match": etag})
+    assert changed["statusCode"] == 200
+    assert changed["json"]["limits"][0]["name"] == "tpm"
+    other = api_call("GET", DEFAULTS.format("gpt-4"), headers={"If-None-Match": '"x", "1-0"'})
+    assert other["statusCode"] == 200
+
+
+def test_if_none_match_with_the_current_etag_on_put_is_412(moto_table: Table) -> None:
+    etag = put("gpt-4", [RPM])["headers"]["ETag"]
+    assert put("gpt-4", [TPM], headers={"If-None-Match": etag})["statusCode"] == 412
+    assert put("gpt-4", [TPM], headers={"If-None-Match": '"9-0123456789ab"'})["statusCode"] == 200

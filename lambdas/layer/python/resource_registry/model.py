@@ -35,6 +35,23 @@ class Precondition:
 
 
 @dataclass(frozen=True)
+class NoneMatch:
+    """What If-None-Match requires: that the resource has no defaults (``*``, a create), or that
+    its ETag is none of ``etags``."""
+
+    etags: frozenset[str] = frozenset()
+
+    @property
+    def any(self) -> bool:
+        """``*``: any existing defaults fail it."""
+        return not self.etags
+
+    def fails(self, exists: bool, etag: str) -> bool:
+        """Whether a resource in this state fails the condition."""
+        return exists and (self.any or etag in self.etags)
+
+
+@dataclass(frozen=True)
 class ResourceDefaults:
     """A resource's whole set of default limits, sorted by name, and the ETag it was read at."""
 

@@ -29,7 +29,7 @@ from resource_registry.layouts import (
     Scope,
     StoredResource,
 )
-from resource_registry.model import Limit, Precondition, ResourceDefaults
+from resource_registry.model import Limit, NoneMatch, Precondition, ResourceDefaults
 from resource_registry.retry import RetryPolicy, with_retries
 from resource_registry.validation import validate_limit_set, validate_resource_name
 
@@ -85,11 +85,17 @@ class RegistryStore:
         return self.layout.read(self.scope, resource)
 
     def set_defaults(
-        self, resource: str, limits: Sequence[Limit], precondition: Precondition | None = None
+        self,
+        resource: str,
+        limits: Sequence[Limit],
+        precondition: Precondition | None = None,
+        none_match: NoneMatch | None = None,
     ) -> ResourceDefaults:
         """Replace a resource's whole set of limits and register it, in one transaction.
 
-        With a ``precondition``, raise PreconditionFailedError unless the resource meets it.
+        With a ``precondition`` (If-Match) or ``none_match`` (If-None-Match; ``*`` creates only),
+        raise PreconditionFailedError unless the resource meets it. Both are checked on the
+        write's own read, and the transaction commits only if nothing changed since.
         """
         validate_resource_name(resource)
         new_limits = validate_limit_set(limits)
@@ -98,6 +104,7 @@ class RegistryStore:
         def attempt() -> ResourceDefaults:
             stored = self.read_resource(resource)
             _check_precondition(resource, precondition, stored)
+            _check_none_match(resource, none_match, stored)
             _refuse_unrepresentable(resource, stored)
             actions = self.layout.write_actions(self.scope, resource, stored, new_limits)
             actions.append(self.layout.registry_action(self.scope, "ADD", [resource]))
@@ -246,6 +253,18 @@ def _check_precondition(
         raise PreconditionFailedError(
             f'resource {resource!r} is at ETag "{stored.etag}", which If-Match does not list'
         )
+
+
+def _check_none_match(resource: str, none_match: NoneMatch | None, stored: StoredResource) -> None:
+    if none_match is None or not none_match.fails(stored.has_defaults, stored.etag):
+        return
+    if none_match.any:
+        raise PreconditionFailedError(
+            f"resource {resource!r} has defaults already; If-None-Match: * only creates"
+        )
+    raise PreconditionFailedError(
+        f'resource {resource!r} is at ETag "{stored.etag}", which If-None-Match lists'
+    )
 
 
 def _refuse_unrepresentable(resource: str, stored: StoredResource) -> None:
