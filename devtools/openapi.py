@@ -18,6 +18,7 @@ from handlers.error_codes import ERROR_CODES
 from handlers.http_api import ETAG_PATTERN
 from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, NAMESPACE_PARAMETER, Route
 from handlers.routes import path_parameters as path_parameters_of
+from resource_registry.audit import MAX_PAGE, MIN_PAGE
 from resource_registry.namespaces import MAX_NAMESPACE_LENGTH
 from resource_registry.validation import (
     LIMIT_FIELDS,
@@ -134,6 +135,29 @@ def _components() -> dict[str, Any]:
                         "items": _ref("Limit"),
                         "description": "Sorted by name, every default applied.",
                     },
+                },
+            },
+            "History": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["resource", "events", "next_cursor"],
+                "properties": {
+                    "resource": _ref("ResourceName"),
+                    "events": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["event_id", "timestamp", "action", "principal", "limits"],
+                            "properties": {
+                                "event_id": {"type": "string"},
+                                "timestamp": {"type": "string"},
+                                "action": {"type": "string"},
+                                "principal": {"type": "string", "nullable": True},
+                                "limits": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                    },
+                    "next_cursor": {"type": "string", "nullable": True},
                 },
             },
             "NamespaceList": {
@@ -279,6 +303,33 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "parameters": [IF_MATCH],
         "success": (HTTPStatus.NO_CONTENT, {"description": "Deleted."}),
         "errors": COMMON_ERRORS + WRITE_ERRORS,
+    },
+    "GetHistory": {
+        "summary": "A resource's audit events, newest first (zae-limiter's own among them).",
+        "parameters": [
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": "Events per page, 1 to 100 (default 20).",
+                "schema": {"type": "integer", "minimum": MIN_PAGE, "maximum": MAX_PAGE},
+            },
+            {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "description": "The previous page's next_cursor, as it came.",
+                "schema": {"type": "string"},
+            },
+        ],
+        "success": (
+            HTTPStatus.OK,
+            {
+                "description": "One page of events.",
+                "content": {JSON_MEDIA_TYPE: {"schema": _ref("History")}},
+            },
+        ),
+        "errors": COMMON_ERRORS,
     },
     "ListNamespaces": {
         "summary": "The table's active namespaces.",

@@ -64,6 +64,14 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
     routes.LIST_RESOURCES.function_id: (TableAccess(("dynamodb:GetItem",)),),
     # The Query reads the namespace items.
     routes.LIST_NAMESPACES.function_id: (TableAccess(("dynamodb:Query", "dynamodb:GetItem")),),
+    # The Query reads one resource's audit partition ("{prefix}AUDIT#$RESOURCE:{name}") only.
+    routes.GET_HISTORY.function_id: (
+        TableAccess(
+            ("dynamodb:Query",),
+            leading_keys=(f"{schema.AUDIT_PREFIX}*", f"*/{schema.AUDIT_PREFIX}*"),
+        ),
+        TableAccess(("dynamodb:GetItem",)),
+    ),
     # The GetItem re-reads the version item: proof no write landed while the Query read.
     routes.GET_DEFAULTS.function_id: (TableAccess(("dynamodb:Query", "dynamodb:GetItem")),),
     # ConditionCheckItem: on a namespaced table, that the namespace is still active.
@@ -79,12 +87,14 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
             )
         ),
     ),
-    # ConditionCheckItem: the version check of each chunk when a partition outgrows one transaction.
+    # PutItem: the audit event. ConditionCheckItem: the version check of each chunk when a partition
+    # outgrows one transaction.
     routes.DELETE_DEFAULTS.function_id: (
         TableAccess(
             (
                 "dynamodb:Query",
                 "dynamodb:GetItem",
+                "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:ConditionCheckItem",

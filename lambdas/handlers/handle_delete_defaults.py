@@ -16,6 +16,7 @@ from handlers.http_api import (
     log_mutation,
     namespace_store,
     precondition,
+    principal,
     query_parameters,
     resource_parameter,
     serve,
@@ -30,7 +31,9 @@ def delete_defaults(**_path: str) -> Response[str]:
     event = app.current_event
     log_mutation(event, "delete defaults")
     query_parameters(event)
-    namespace_store(event).delete_defaults(resource_parameter(event), precondition(event))
+    namespace_store(event).delete_defaults(
+        resource_parameter(event), precondition(event), principal(event)
+    )
     metrics.add_metric(name="DefaultsDeleted", unit=MetricUnit.Count, value=1)
     return Response(HTTPStatus.NO_CONTENT)
 

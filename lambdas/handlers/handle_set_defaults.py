@@ -19,6 +19,7 @@ from handlers.http_api import (
     parse_json_body,
     parse_set_request,
     precondition,
+    principal,
     query_parameters,
     resource_parameter,
     serve,
@@ -36,7 +37,9 @@ def set_defaults(**_path: str) -> Response[str]:
     resource = resource_parameter(event)
     limits = parse_set_request(parse_json_body(event), resource)
     store = namespace_store(event)
-    defaults = store.set_defaults(resource, limits, precondition(event), none_match(event))
+    defaults = store.set_defaults(
+        resource, limits, precondition(event), none_match(event), principal(event)
+    )
     metrics.add_metric(name="DefaultsSet", unit=MetricUnit.Count, value=1)
     return defaults_response(defaults)
 

@@ -255,6 +255,13 @@ def defaults_response(defaults: ResourceDefaults) -> Response[str]:
     )
 
 
+def principal(event: APIGatewayProxyEvent) -> str | None:
+    """The caller's IAM identity, as API Gateway's IAM authorisation verified it (the local
+    server passes its own, documented one); None if the request carries none."""
+    identity = event.request_context.identity
+    return identity.user_arn or identity.caller or None
+
+
 def log_mutation(event: APIGatewayProxyEvent, action: str) -> None:
     """Record who asked for a change, first thing, whether or not it is then refused."""
     identity = event.request_context.identity
@@ -263,7 +270,7 @@ def log_mutation(event: APIGatewayProxyEvent, action: str) -> None:
         extra={
             # As sent: a refused request is logged too, so its name may be invalid (hence cut).
             "resource": (event.path_parameters or {}).get("resource", "")[:80],
-            "caller": identity.user_arn or identity.caller or "anonymous",
+            "caller": principal(event) or "anonymous",
             "source_ip": identity.source_ip,
             "request_id": _request_id(event),
         },

@@ -49,6 +49,7 @@ DELETE_DEFAULTS = Route(
     "DELETE", "/resources/{resource}/defaults", "DeleteDefaults", "handle_delete_defaults"
 )
 LIST_RESOURCES = Route("GET", "/resources", "ListResources", "handle_list_resources")
+GET_HISTORY = Route("GET", "/resources/{resource}/history", "GetHistory", "handle_get_history")
 LIST_NAMESPACES = Route(
     "GET", "/namespaces", "ListNamespaces", "handle_list_namespaces", in_namespaces=False
 )
@@ -58,6 +59,7 @@ API_ROUTES: tuple[Route, ...] = (
     GET_DEFAULTS,
     DELETE_DEFAULTS,
     LIST_RESOURCES,
+    GET_HISTORY,
     LIST_NAMESPACES,
 )
 

@@ -300,6 +300,7 @@ def test_a_create_someone_else_made_between_plan_and_apply_is_refused(
 
 def test_get_if_changed_answers_304_while_the_etag_is_current(client: RegistryClient) -> None:
     etag = client.set_defaults("gpt-4", [parse_named("rpm=5/1s")]).etag
+    assert etag is not None
     assert client.get_defaults_if_changed("gpt-4", etag) is None
     client.set_defaults("gpt-4", [parse_named("rpm=6/1s")])
     changed = client.get_defaults_if_changed("gpt-4", etag)

@@ -34,9 +34,11 @@ EXPECTED_TABLE_ACTIONS = {
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     },
+    routes.GET_HISTORY.function_id: {"dynamodb:Query", "dynamodb:GetItem"},
     routes.DELETE_DEFAULTS.function_id: {
         "dynamodb:Query",
         "dynamodb:GetItem",
+        "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:ConditionCheckItem",

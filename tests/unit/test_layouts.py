@@ -274,8 +274,9 @@ def test_a_zae_limiter_write_between_the_read_and_the_commit_is_caught(
 def test_a_get_is_one_get_item_and_a_set_one_get_item_and_one_transaction(
     zae_table: ZaeTable,
 ) -> None:
-    service.table_layout()  # a cold start's detection, once per process
-    service.namespaces().resolve("default")
+    # Once per process: the layout, the namespace's id, its audit retention.
+    service.table_layout()
+    service.audit_trail().retention_days(service.namespaces().resolve("default"))
     counter = CallCounter(clients.dynamodb_client())
     assert put("gpt-4", [RPM, TPM])["statusCode"] == 200
     assert counter.calls == Counter({"GetItem": 1, "TransactWriteItems": 1})

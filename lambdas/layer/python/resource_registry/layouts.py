@@ -112,9 +112,10 @@ class Layout(ABC):
 
     @abstractmethod
     def delete_transactions(
-        self, scope: Scope, resource: str, stored: StoredResource
+        self, scope: Scope, resource: str, stored: StoredResource, reserved: int = 1
     ) -> list[list[Action]]:
-        """The transactions that delete ``stored``; the registry update joins the last one."""
+        """The transactions that delete ``stored``; ``reserved`` more actions (the registry
+        update among them) join the last one."""
 
     @abstractmethod
     def unchanged_check(self, scope: Scope, resource: str, stored: StoredResource) -> Action:
@@ -260,7 +261,7 @@ class FlatLayout(Layout):
         return actions
 
     def delete_transactions(
-        self, scope: Scope, resource: str, stored: StoredResource
+        self, scope: Scope, resource: str, stored: StoredResource, reserved: int = 1
     ) -> list[list[Action]]:
         deletes = [
             self._delete_limit(scope, resource, stored, name) for name in sorted(stored.items)
@@ -269,7 +270,7 @@ class FlatLayout(Layout):
         # chunks that each check the version is unchanged. The resource keeps limit items, and
         # so its registry entry, until the last chunk unregisters it with the last of them.
         unchanged = {"ConditionCheck": self._version_condition(scope, resource, stored.version)}
-        last_room = MAX_TRANSACT_ACTIONS - 2  # the version update and the registry
+        last_room = MAX_TRANSACT_ACTIONS - 1 - reserved  # the version update, what is reserved
         chunk = MAX_TRANSACT_ACTIONS - 1
         transactions: list[list[Action]] = []
         while len(deletes) > last_room:
@@ -431,7 +432,7 @@ class CompositeLayout(Layout):
         return [{"Update": update}]
 
     def delete_transactions(
-        self, scope: Scope, resource: str, stored: StoredResource
+        self, scope: Scope, resource: str, stored: StoredResource, reserved: int = 1
     ) -> list[list[Action]]:
         names: dict[str, str] = {}
         values: dict[str, Any] = {}

@@ -24,6 +24,10 @@ CONFIG_SORT_KEY = "#CONFIG"
 # The resource's version item on the flat layout, and zae-limiter's version record in SYSTEM#.
 # A resource's version item's SK does not begin with #LIMIT#, so zae-limiter ignores it.
 VERSION_SORT_KEY = "#VERSION"
+# Audit events: one partition per resource, one item per event (zae-limiter's own layout).
+AUDIT_PREFIX = "AUDIT#"
+AUDIT_SORT_PREFIX = "#AUDIT#"
+RESOURCE_ENTITY_PREFIX = "$RESOURCE:"
 # Namespaces (namespaced layout): items under the reserved namespace "_".
 RESERVED_NAMESPACE = "_"
 DEFAULT_NAMESPACE = "default"
@@ -41,6 +45,18 @@ ATTR_CONFIG_VERSION = "config_version"
 ATTR_VERSION = "version"
 # Attribute of the registry item: a string set, absent when no resource has defaults.
 ATTR_RESOURCES = "resources"
+# Attributes of an audit event.
+ATTR_ENTITY_ID = "entity_id"
+ATTR_EVENT_ID = "event_id"
+ATTR_TIMESTAMP = "timestamp"
+ATTR_ACTION = "action"
+ATTR_PRINCIPAL = "principal"
+ATTR_DETAILS = "details"
+ATTR_TTL = "ttl"
+ACTION_LIMITS_SET = "limits_set"
+ACTION_LIMITS_DELETED = "limits_deleted"
+# Attribute of a namespace's system config item (zae-limiter 0.8 and later): the audit retention.
+ATTR_AUDIT_RETENTION_DAYS = "audit_retention_days"
 # Attribute of zae-limiter's version record.
 ATTR_SCHEMA_VERSION = "schema_version"
 # Attributes of a namespace item.
@@ -104,6 +120,26 @@ def config_key(resource: str, prefix: str = "") -> Key:
 def registry_key(prefix: str = "") -> Key:
     """The key of a namespace's resource registry item."""
     return _key(system_pk(prefix), RESOURCES_SORT_KEY)
+
+
+def system_config_key(prefix: str = "") -> Key:
+    """The key of a namespace's system config item (where the audit retention is set)."""
+    return _key(system_pk(prefix), CONFIG_SORT_KEY)
+
+
+def resource_entity_id(resource: str) -> str:
+    """The entity id zae-limiter files a resource's audit events under."""
+    return f"{RESOURCE_ENTITY_PREFIX}{resource}"
+
+
+def audit_pk(resource: str, prefix: str = "") -> str:
+    """The partition of a resource's audit events."""
+    return f"{prefix}{AUDIT_PREFIX}{resource_entity_id(resource)}"
+
+
+def audit_sk(event_id: str) -> str:
+    """The sort key of one audit event: ULIDs sort by time."""
+    return f"{AUDIT_SORT_PREFIX}{event_id}"
 
 
 def schema_version_keys() -> tuple[Key, Key]:

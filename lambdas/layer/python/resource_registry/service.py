@@ -11,6 +11,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from resource_registry import schema
+from resource_registry.audit import AuditTrail
 from resource_registry.clients import dynamodb_client, table_name
 from resource_registry.detection import LAYOUT_VARIABLE, detect_layout
 from resource_registry.layouts import Layout
@@ -33,10 +34,18 @@ def namespaces() -> NamespaceDirectory:
     return NamespaceDirectory(dynamodb_client(), table_name(), table_layout())
 
 
+@cache
+def audit_trail() -> AuditTrail:
+    """The configured table's audit events (it remembers each namespace's retention)."""
+    return AuditTrail(dynamodb_client(), table_name(), table_layout())
+
+
 def store_for(namespace: str = schema.DEFAULT_NAMESPACE) -> RegistryStore:
     """The store over one namespace of the configured table; NamespaceNotFoundError if none."""
     scope = namespaces().resolve(namespace)
-    return RegistryStore(dynamodb_client(), table_name(), layout=table_layout(), scope=scope)
+    return RegistryStore(
+        dynamodb_client(), table_name(), layout=table_layout(), scope=scope, audit=audit_trail()
+    )
 
 
 def store_over(
@@ -55,6 +64,7 @@ def default_store() -> RegistryStore:
 
 def reset() -> None:
     """Forget the cached client, layout and namespaces (tests switch tables between cases)."""
+    audit_trail.cache_clear()
     namespaces.cache_clear()
     table_layout.cache_clear()
     dynamodb_client.cache_clear()

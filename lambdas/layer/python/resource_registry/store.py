@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from resource_registry import schema
+from resource_registry.audit import DEFAULT_PAGE, AuditTrail, HistoryPage
 from resource_registry.dynamodb import MAX_TRANSACT_ACTIONS, RetryableWriteError, call_dynamodb
 from resource_registry.dynamodb import transact as commit
 from resource_registry.errors import (
@@ -45,18 +46,28 @@ class RegistryStore:
         client: DynamoDBClient,
         table_name: str,
         retry_policy: RetryPolicy | None = None,
+        *,
         layout: Layout | None = None,
         scope: Scope = DEFAULT_SCOPE,
+        audit: AuditTrail | None = None,
     ) -> None:
         self._client = client
         self._table_name = table_name
         self._retry_policy = retry_policy or RetryPolicy()
         self.layout = layout or FlatLayout(client, table_name)
         self.scope = scope
+        self.audit = audit or AuditTrail(client, table_name, self.layout)
 
     def in_scope(self, scope: Scope) -> RegistryStore:
         """The same store over another namespace of the table."""
-        return RegistryStore(self._client, self._table_name, self._retry_policy, self.layout, scope)
+        return RegistryStore(
+            self._client,
+            self._table_name,
+            self._retry_policy,
+            layout=self.layout,
+            scope=scope,
+            audit=self.audit,
+        )
 
     def list_resources(self, consistent: bool = False) -> list[str]:
         """The sorted names of all resources with defaults: one GetItem of the registry."""
@@ -80,6 +91,13 @@ class RegistryStore:
             raise ResourceNotFoundError(f"resource {resource!r} has no default limits")
         return self._defaults(resource, stored)
 
+    def history(
+        self, resource: str, limit: int = DEFAULT_PAGE, cursor: str | None = None
+    ) -> HistoryPage:
+        """A page of the resource's audit events, newest first (zae-limiter's among them)."""
+        validate_resource_name(resource)
+        return self.audit.history(self.scope, resource, limit, cursor)
+
     def read_resource(self, resource: str) -> StoredResource:
         """One strongly consistent read of a resource's limits, as a write starts from."""
         return self.layout.read(self.scope, resource)
@@ -90,6 +108,7 @@ class RegistryStore:
         limits: Sequence[Limit],
         precondition: Precondition | None = None,
         none_match: NoneMatch | None = None,
+        principal: str | None = None,
     ) -> ResourceDefaults:
         """Replace a resource's whole set of limits and register it, in one transaction.
 
@@ -107,6 +126,12 @@ class RegistryStore:
             _check_none_match(resource, none_match, stored)
             _refuse_unrepresentable(resource, stored)
             actions = self.layout.write_actions(self.scope, resource, stored, new_limits)
+            # The audit event commits with the change or not at all.
+            actions.append(
+                self.audit.event_action(
+                    self.scope, resource, schema.ACTION_LIMITS_SET, principal, new_limits
+                )
+            )
             actions.append(self.layout.registry_action(self.scope, "ADD", [resource]))
             if len(actions) - 1 > self._room_for_changes():
                 raise InvalidInputError(
@@ -121,7 +146,12 @@ class RegistryStore:
 
         return with_retries(self._retry_policy, attempt)
 
-    def delete_defaults(self, resource: str, precondition: Precondition | None = None) -> None:
+    def delete_defaults(
+        self,
+        resource: str,
+        precondition: Precondition | None = None,
+        principal: str | None = None,
+    ) -> None:
         """Delete all of a resource's limits and unregister it, in one transaction.
 
         Raises ResourceNotFoundError when it has no defaults, PreconditionFailedError when it does
@@ -134,10 +164,16 @@ class RegistryStore:
             _check_precondition(resource, precondition, stored)
             if not stored.has_defaults:
                 raise ResourceNotFoundError(f"resource {resource!r} has no default limits")
-            *chunks, last = self.layout.delete_transactions(self.scope, resource, stored)
+            # The last transaction also holds the audit event, the namespace checks, the registry.
+            reserved = MAX_TRANSACT_ACTIONS - self._room_for_changes() + 1
+            *chunks, last = self.layout.delete_transactions(self.scope, resource, stored, reserved)
             for chunk in chunks:
                 self._commit(chunk, with_registry=False)
-            self._commit([*last, self.layout.registry_action(self.scope, "DELETE", [resource])])
+            event = self.audit.event_action(
+                self.scope, resource, schema.ACTION_LIMITS_DELETED, principal
+            )
+            registry = self.layout.registry_action(self.scope, "DELETE", [resource])
+            self._commit([*last, event, registry])
 
         with_retries(self._retry_policy, attempt)
 

@@ -1,0 +1,207 @@
+"""Audit events in zae-limiter's own item layout: written in the same transaction as each change,
+and read back newest first, a page at a time.
+
+zae-limiter's `get_audit_events("$RESOURCE:{name}")` reads them next to its own. Each namespace's
+retention comes from its system config item (`audit_retention_days`, zae-limiter 0.8 and later),
+read once per process; 90 days where there is none.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from resource_registry import schema
+from resource_registry.dynamodb import call_dynamodb
+from resource_registry.errors import InvalidInputError
+from resource_registry.layouts import Action, FlatLayout, Layout, Scope
+from resource_registry.model import Limit
+from resource_registry.ulid import is_ulid, new_ulid
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DEFAULT_RETENTION_DAYS = 90
+SECONDS_PER_DAY = 86_400
+MIN_PAGE, MAX_PAGE, DEFAULT_PAGE = 1, 100, 20
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One change to a resource's defaults, by this service or by zae-limiter."""
+
+    event_id: str
+    timestamp: str
+    action: str
+    principal: str | None
+    limits: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "timestamp": self.timestamp,
+            "action": self.action,
+            "principal": self.principal,
+            "limits": list(self.limits),
+        }
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """Events newest first, and the cursor of the next page (None on the last)."""
+
+    events: tuple[AuditEvent, ...]
+    next_cursor: str | None
+
+
+class AuditTrail:
+    """Builds the audit event of a change and reads a resource's events, over one table."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        layout: Layout,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table_name = table_name
+        self._layout = layout
+        self._clock = clock
+        self._retention_days: dict[str, int] = {}
+
+    def event_action(
+        self,
+        scope: Scope,
+        resource: str,
+        action: str,
+        principal: str | None,
+        limits: Sequence[Limit] = (),
+    ) -> Action:
+        """The Put of one audit event, for the change's own transaction."""
+        now = self._clock()
+        event_id = new_ulid(int(now * 1000))
+        pk = schema.audit_pk(resource, scope.prefix)
+        details: dict[str, Any] = {}
+        if limits:
+            shown = [limit.to_dict(self._layout.stores_burst) for limit in limits]
+            details["limits"] = {"L": [{"M": _typed(limit)} for limit in shown]}
+        ttl = int(now) + self.retention_days(scope) * SECONDS_PER_DAY
+        item: dict[str, Any] = {
+            schema.PARTITION_KEY: {"S": pk},
+            schema.SORT_KEY: {"S": schema.audit_sk(event_id)},
+            schema.ATTR_ENTITY_ID: {"S": schema.resource_entity_id(resource)},
+            schema.ATTR_EVENT_ID: {"S": event_id},
+            schema.ATTR_TIMESTAMP: {"S": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))},
+            schema.ATTR_ACTION: {"S": action},
+            schema.ATTR_PRINCIPAL: {"S": principal} if principal else {"NULL": True},
+            schema.ATTR_RESOURCE: {"S": resource},
+            schema.ATTR_DETAILS: {"M": details},
+            schema.ATTR_TTL: {"N": str(ttl)},
+        }
+        if self._layout.namespaced:
+            # As zae-limiter writes them, so that its purge_namespace finds them.
+            item[schema.GSI4_PARTITION_KEY] = {"S": scope.namespace_id or ""}
+            item[schema.GSI4_SORT_KEY] = {"S": pk}
+        return {"Put": {"TableName": self._table_name, "Item": item}}
+
+    def retention_days(self, scope: Scope) -> int:
+        """The namespace's audit retention: its system config's, else 90 days (read once)."""
+        if isinstance(self._layout, FlatLayout):
+            return DEFAULT_RETENTION_DAYS  # zae-limiter 0.6-0.7 keep every event 90 days
+        if scope.prefix not in self._retention_days:
+            response = call_dynamodb(
+                self._client.get_item,
+                TableName=self._table_name,
+                Key=schema.system_config_key(scope.prefix),
+                ProjectionExpression="#days",
+                ExpressionAttributeNames={"#days": schema.ATTR_AUDIT_RETENTION_DAYS},
+            )
+            days = response.get("Item", {}).get(schema.ATTR_AUDIT_RETENTION_DAYS, {}).get("N")
+            self._retention_days[scope.prefix] = int(days) if days else DEFAULT_RETENTION_DAYS
+        return self._retention_days[scope.prefix]
+
+    def history(
+        self, scope: Scope, resource: str, limit: int = DEFAULT_PAGE, cursor: str | None = None
+    ) -> HistoryPage:
+        """One page of a resource's events, newest first: one Query."""
+        if not MIN_PAGE <= limit <= MAX_PAGE:
+            raise InvalidInputError(f"limit must be {MIN_PAGE} to {MAX_PAGE}")
+        pk = schema.audit_pk(resource, scope.prefix)
+        query: dict[str, Any] = {
+            "TableName": self._table_name,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :events)",
+            "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY, "#sk": schema.SORT_KEY},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": pk},
+                ":events": {"S": schema.AUDIT_SORT_PREFIX},
+            },
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor is not None:
+            query["ExclusiveStartKey"] = {
+                schema.PARTITION_KEY: {"S": pk},
+                schema.SORT_KEY: {"S": schema.audit_sk(_event_of(cursor))},
+            }
+        response = call_dynamodb(self._client.query, **query)
+        events = tuple(_event(item) for item in response.get("Items", []))
+        last = response.get("LastEvaluatedKey")
+        next_cursor = None
+        if last is not None:
+            event_id = last[schema.SORT_KEY]["S"].removeprefix(schema.AUDIT_SORT_PREFIX)
+            next_cursor = _cursor(event_id)
+        return HistoryPage(events, next_cursor)
+
+
+def _typed(value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: {"S": item} if isinstance(item, str) else {"N": str(item)}
+        for key, item in value.items()
+    }
+
+
+def _event(item: dict[str, Any]) -> AuditEvent:
+    def text(attribute: str) -> str | None:
+        value = item.get(attribute, {})
+        return str(value["S"]) if "S" in value else None
+
+    limits = item.get(schema.ATTR_DETAILS, {}).get("M", {}).get("limits", {}).get("L", [])
+    return AuditEvent(
+        event_id=text(schema.ATTR_EVENT_ID) or "",
+        timestamp=text(schema.ATTR_TIMESTAMP) or "",
+        action=text(schema.ATTR_ACTION) or "",
+        principal=text(schema.ATTR_PRINCIPAL),
+        limits=tuple(_untyped(limit.get("M", {})) for limit in limits),
+    )
+
+
+def _untyped(value: dict[str, Any]) -> dict[str, Any]:
+    plain: dict[str, Any] = {}
+    for key, typed in value.items():
+        if "S" in typed:
+            plain[key] = typed["S"]
+        elif "N" in typed:
+            number = typed["N"]
+            plain[key] = int(number) if number.lstrip("-").isdigit() else float(number)
+    return plain
+
+
+def _cursor(event_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": event_id}).encode()).decode("ascii")
+
+
+def _event_of(cursor: str) -> str:
+    """The event a cursor this API issued resumes after; InvalidInputError for any other."""
+    try:
+        event_id = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))["after"]
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeError):
+        event_id = None
+    if not isinstance(event_id, str) or not is_ulid(event_id):
+        raise InvalidInputError("cursor is not one this API issued: send next_cursor as it came")
+    return event_id
