@@ -153,3 +153,6 @@ def test_a_resource_with_more_limits_than_one_transaction_takes_can_be_deleted(
     assert all(between_chunks)
     assert local_table.resources_with_limits() == set()
     assert local_table.registry() == set()
+    # One audit event, with the last chunk: the delete as a whole.
+    events = [i for i in local_table.items() if i["PK"]["S"] == schema.audit_pk("crowded")]
+    assert [event["action"]["S"] for event in events] == ["limits_deleted"]

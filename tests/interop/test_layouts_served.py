@@ -6,6 +6,7 @@ through its probe, and the service through its handlers, over the same DynamoDB 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -249,3 +250,54 @@ def test_zae_limiters_purge_finds_everything_the_service_wrote_in_a_namespace(
     assert items_under(namespace_id) == []
     service.reset()  # the cache's 30 s later
     assert api_call("GET", "/namespaces/tenant-a/resources")["statusCode"] == 404
+
+
+def test_zae_limiter_reads_our_audit_events_and_history_shows_its_own(zae: ZaeLimiter) -> None:
+    name = NAMES[zae.version]
+    # Given a change by zae-limiter, then a set and a delete through the API
+    zae.set_resource_defaults(name, [RPM], principal="alice")
+    assert api_call("PUT", defaults_path(name), body={"limits": [TPM]})["statusCode"] == 200
+    assert api_call("DELETE", defaults_path(name))["statusCode"] == 204
+
+    # Then zae-limiter's own reader shows ours next to its own, newest first
+    events = zae.get_audit_events(f"$RESOURCE:{name}")
+    assert [event["action"] for event in events[:3]] == [
+        "limits_deleted",
+        "limits_set",
+        "limits_set",
+    ]
+    ours = events[1]
+    assert ours["resource"] == name
+    assert ours["principal"] == "arn:aws:iam::000000000000:user/local-developer"
+    assert core(ours["details"]["limits"]) == core([TPM])
+    assert events[2]["principal"] == "alice"
+
+    # And the history route pages through both, in the same order
+    first = api_call("GET", f"/resources/{quote(name, safe='')}/history", query="limit=2")
+    assert first["statusCode"] == 200
+    cursor = first["json"]["next_cursor"]
+    rest = api_call(
+        "GET", f"/resources/{quote(name, safe='')}/history", query=f"limit=2&cursor={cursor}"
+    )
+    history = first["json"]["events"] + rest["json"]["events"]
+    assert [event["event_id"] for event in history] == [event["event_id"] for event in events]
+    assert history[2]["principal"] == "alice"
+    assert core(history[2]["limits"]) == core([RPM])
+
+
+def test_our_events_in_a_namespace_carry_its_retention_and_gsi4_keys(zae_017: ZaeLimiter) -> None:
+    namespace_id = zae_017.register_namespace("tenant-a")
+    zae_017.set_audit_retention_days(7, namespace="tenant-a")
+    put = api_call("PUT", defaults_path("openai/gpt-4", "tenant-a"), body={"limits": [RPM]})
+    assert put["statusCode"] == 200
+
+    (event,) = zae_017.get_audit_events("$RESOURCE:openai/gpt-4", namespace="tenant-a")
+    assert (event["action"], event["resource"]) == ("limits_set", "openai/gpt-4")
+    assert zae_017.get_audit_events("$RESOURCE:openai/gpt-4") == []  # not in default
+    client = service.table_layout().client
+    items = client.scan(TableName=zae_017.table_name, ConsistentRead=True)["Items"]
+    (item,) = [i for i in items if i["PK"]["S"] == f"{namespace_id}/AUDIT#$RESOURCE:openai/gpt-4"]
+    assert item["GSI4PK"] == {"S": namespace_id}
+    assert item["GSI4SK"] == item["PK"]
+    # The namespace's 7 days, not the default 90
+    assert int(item["ttl"]["N"]) - time.time() == pytest.approx(7 * 86_400, abs=120)

@@ -133,3 +133,18 @@ def _epoch(timestamp: str) -> float:
     import time
 
     return calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def test_the_largest_replacement_still_fits_one_transaction_with_its_event(
+    moto_table: Table,
+) -> None:
+    # 40 limits replaced by 40 others: 40 puts, 40 deletes, the version, the event, the registry
+    def limits(prefix: str) -> list[dict[str, Any]]:
+        return [{**RPM, "name": f"{prefix}-{index:02}"} for index in range(40)]
+
+    api_call("PUT", DEFAULTS.format("gpt-4"), body={"limits": limits("a")})
+    counter = CallCounter(clients.dynamodb_client())
+    answer = api_call("PUT", DEFAULTS.format("gpt-4"), body={"limits": limits("b")})
+    assert answer["statusCode"] == 200
+    assert counter.calls == Counter({"Query": 1, "TransactWriteItems": 1})
+    assert len(audit_items(moto_table, "gpt-4")) == 2
