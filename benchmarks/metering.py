@@ -93,15 +93,17 @@ class TransactionBiller:
         self._inspector = inspector
         self._lock = threading.Lock()
         self._billed = 0
+        self._billed_audit = 0
         events = client.meta.events
         events.register("before-parameter-build.dynamodb.TransactWriteItems", self._read_before)
         events.register("after-call.dynamodb.TransactWriteItems", self._bill)
 
-    def take(self) -> int:
-        """Write units billed since the last take."""
+    def take(self) -> tuple[int, int]:
+        """Write units billed since the last take, and how many of them wrote audit events."""
         with self._lock:
             billed, self._billed = self._billed, 0
-        return billed
+            audit, self._billed_audit = self._billed_audit, 0
+        return billed, audit
 
     def _read_before(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         targets = [_target(action) for action in params.get("TransactItems", [])]
@@ -111,12 +113,16 @@ class TransactionBiller:
     def _bill(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         if "Error" in parsed:
             return
-        sizes = [
-            max(before, self._size(table, key))
-            for table, key, before in context.pop("bench_targets", [])
+        targets = context.pop("bench_targets", [])
+        sizes = [max(before, self._size(table, key)) for table, key, before in targets]
+        audit = [
+            size
+            for (_, key, _), size in zip(targets, sizes, strict=True)
+            if key[schema.SORT_KEY]["S"].startswith(schema.AUDIT_SORT_PREFIX)
         ]
         with self._lock:
             self._billed += transactional_write_units(sizes)
+            self._billed_audit += transactional_write_units(audit)
 
     def _size(self, table: str, key: dict[str, Any]) -> int:
         item = self._inspector.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")

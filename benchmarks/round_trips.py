@@ -35,6 +35,8 @@ class Cost:
 
     usage: Usage
     billed_write_units: int
+    # Of those, the audit event's (written in the same transaction as the change).
+    audit_write_units: int = 0
 
 
 def run(client_factory: Callable[[], Any], endpoint: str, table: str) -> Section:
@@ -146,12 +148,21 @@ class _OperationCosts:
         self._meter.take()
         self._biller.take()
         operation()
-        return Cost(self._meter.take(), self._biller.take())
+        billed, audit = self._biller.take()
+        return Cost(self._meter.take(), billed, audit)
 
 
 def _write_figures(operation: str, cost: Cost, baseline: Cost) -> list[Figure]:
     return [
         _calls_figure(operation, cost, baseline, ONE_WRITE),
+        Figure(
+            f"{operation}: write units with the audit event vs without",
+            cost.billed_write_units,
+            cost.billed_write_units - cost.audit_write_units,
+            "WCU",
+            measured_note=f"{cost.audit_write_units} for the event",
+            baseline_note="the same transaction less its event",
+        ),
         Figure(
             f"{operation}: write units as AWS bills them",
             cost.billed_write_units,
