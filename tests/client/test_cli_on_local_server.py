@@ -305,3 +305,16 @@ def test_get_if_changed_answers_304_while_the_etag_is_current(client: RegistryCl
     client.set_defaults("gpt-4", [parse_named("rpm=6/1s")])
     changed = client.get_defaults_if_changed("gpt-4", etag)
     assert changed is not None and changed.limits == (parse_named("rpm=6/1s"),)
+
+
+def test_history_shows_each_change_newest_first(cli: Cli, client: RegistryClient) -> None:
+    client.set_defaults("gpt-4", [parse_named("rpm=5/1s")])
+    client.set_defaults("gpt-4", [parse_named("rpm=6/1s")])
+    client.delete_defaults("gpt-4")
+
+    status, out, _ = cli("--json", "history", "gpt-4", "--all")
+
+    assert status == 0
+    events = json.loads(out)["events"]
+    assert [event["action"] for event in events] == ["limits_deleted", "limits_set", "limits_set"]
+    assert [event["limits"][0]["capacity"] for event in events[1:]] == [6, 5]

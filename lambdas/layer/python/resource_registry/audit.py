@@ -181,9 +181,17 @@ def _event(item: dict[str, Any]) -> AuditEvent:
     )
 
 
+# A limit's fields in the order the API shows them; others (zae-limiter's) after, by name.
+FIELD_ORDER = ("name", "capacity", "burst", "refill_amount", "refill_period_seconds")
+
+
 def _untyped(value: dict[str, Any]) -> dict[str, Any]:
     plain: dict[str, Any] = {}
-    for key, typed in value.items():
+    ordered = sorted(
+        value.items(),
+        key=lambda pair: (FIELD_ORDER.index(pair[0]) if pair[0] in FIELD_ORDER else 99, pair[0]),
+    )
+    for key, typed in ordered:
         if "S" in typed:
             plain[key] = typed["S"]
         elif "N" in typed:
