@@ -59,11 +59,14 @@ def test_a_curl_session_behaves_as_the_contract_says(server: str, local_table: T
     assert request(f"{server}/resources")[2] == {"resources": ["gpt-4"]}
     status, headers, body = request(f"{server}/resources/gpt-4/defaults")
     assert (status, headers["ETag"], body["limits"][0]["burst"]) == (200, etag, 100)
-    layout = {(item["PK"]["S"], item["SK"]["S"]) for item in local_table.items()}
+    keys = [(item["PK"]["S"], item["SK"]["S"]) for item in local_table.items()]
+    # An audit event's sort key holds its ULID.
+    layout = {(pk, "#AUDIT#{ulid}" if sk.startswith("#AUDIT#") else sk) for pk, sk in keys}
     assert layout == {
         ("RESOURCE#gpt-4", "#LIMIT#rpm"),
         ("RESOURCE#gpt-4", "#VERSION"),
         ("SYSTEM#", "#RESOURCES"),
+        ("AUDIT#$RESOURCE:gpt-4", "#AUDIT#{ulid}"),  # the set's event, in zae-limiter's layout
     }
     assert request(f"{server}/resources/gpt-4/defaults", "DELETE")[0] == 204
     assert request(f"{server}/resources?consistent=true")[2] == {"resources": []}
