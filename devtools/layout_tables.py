@@ -58,12 +58,17 @@ def create_layout_table(client: Any, name: str, layout: str) -> None:
         },
     )
     if layout == "namespaced":
-        client.put_item(
-            TableName=name,
-            Item={
-                **schema.namespace_key(schema.DEFAULT_NAMESPACE),
-                schema.ATTR_NAMESPACE_ID: {"S": DEFAULT_NAMESPACE_ID},
-                schema.ATTR_NAMESPACE_NAME: {"S": schema.DEFAULT_NAMESPACE},
-                schema.ATTR_NAMESPACE_STATUS: {"S": schema.NAMESPACE_ACTIVE},
-            },
-        )
+        add_namespace(client, name, schema.DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_ID)
+
+
+def add_namespace(client: Any, table: str, namespace: str, namespace_id: str) -> None:
+    """An active namespace, as zae-limiter's register_namespace records it (name to id)."""
+    client.put_item(
+        TableName=table,
+        Item={
+            **schema.namespace_key(namespace),
+            schema.ATTR_NAMESPACE_ID: {"S": namespace_id},
+            schema.ATTR_NAMESPACE_NAME: {"S": namespace},
+            schema.ATTR_NAMESPACE_STATUS: {"S": schema.NAMESPACE_ACTIVE},
+        },
+    )

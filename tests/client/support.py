@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from devtools.dynamodb_local import DynamoDBLocal
-from devtools.layout_tables import create_layout_table
+from devtools.layout_tables import add_namespace, create_layout_table
 from devtools.local_server import LocalApiServer
-from resource_registry import schema, service
+from resource_registry import service
 from tests.conftest import Table
 
 EMPTY = json.dumps({"namespaces": [], "resources": []}).encode()
@@ -105,15 +105,7 @@ def namespaced_api_url(
     client = dynamodb_local.client()
     name = f"namespaced-{uuid.uuid4().hex[:12]}"
     create_layout_table(client, name, "namespaced")
-    client.put_item(
-        TableName=name,
-        Item={
-            **schema.namespace_key("prod"),
-            schema.ATTR_NAMESPACE_ID: {"S": "pRoD0000001"},
-            schema.ATTR_NAMESPACE_NAME: {"S": "prod"},
-            schema.ATTR_NAMESPACE_STATUS: {"S": schema.NAMESPACE_ACTIVE},
-        },
-    )
+    add_namespace(client, name, "prod", "pRoD0000001")
     monkeypatch.setenv("TABLE_NAME", name)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
     service.reset()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from devtools.dynamodb_local import DynamoDBLocal
-from devtools.layout_tables import DEFAULT_NAMESPACE_ID, create_layout_table
+from devtools.layout_tables import DEFAULT_NAMESPACE_ID, add_namespace, create_layout_table
 from handlers import handle_backfill
 from resource_registry import schema, service
 from resource_registry.backfill import SAMPLE_SIZE, BackfillRequest, Mode, RegistryReconciler
@@ -299,15 +299,7 @@ def test_resumed_runs_go_through_every_namespace_finding_each_resource_once(
     create_layout_table(client, name, "namespaced")
     ids = {"default": DEFAULT_NAMESPACE_ID, "alpha": "aLpHa000001", "beta": "bEtA0000001"}
     for namespace in ("alpha", "beta"):
-        client.put_item(
-            TableName=name,
-            Item={
-                **schema.namespace_key(namespace),
-                "namespace_id": {"S": ids[namespace]},
-                "namespace_name": {"S": namespace},
-                "status": {"S": "active"},
-            },
-        )
+        add_namespace(client, name, namespace, ids[namespace])
     resources = {namespace: [f"{namespace}-{index}" for index in range(3)] for namespace in ids}
     for namespace, names in resources.items():
         prefix = f"{ids[namespace]}/"

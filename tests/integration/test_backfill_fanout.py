@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from devtools.dynamodb_local import DynamoDBLocal
-from devtools.layout_tables import DEFAULT_NAMESPACE_ID, create_layout_table
+from devtools.layout_tables import DEFAULT_NAMESPACE_ID, add_namespace, create_layout_table
 from handlers import handle_backfill
 from resource_registry import schema, service
 from resource_registry.backfill import SAMPLE_SIZE, RegistryReconciler
@@ -107,15 +107,7 @@ def test_the_fan_out_reconciles_every_namespace_of_a_namespaced_table(
     monkeypatch.setenv("TABLE_NAME", name)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
     ids = {"default": DEFAULT_NAMESPACE_ID, "tenant-a": "tEnAnTa0001"}
-    client.put_item(
-        TableName=name,
-        Item={
-            **schema.namespace_key("tenant-a"),
-            "namespace_id": {"S": ids["tenant-a"]},
-            "namespace_name": {"S": "tenant-a"},
-            "status": {"S": "active"},
-        },
-    )
+    add_namespace(client, name, "tenant-a", ids["tenant-a"])
     resources = {"default": ["openai/gpt-4", "llama3:8b"], "tenant-a": ["claude-3"]}
     for namespace, names in resources.items():
         prefix = f"{ids[namespace]}/"
