@@ -30,6 +30,7 @@ from tests.support.zae_limiter import ZaeLimiter
 NAMESPACED_TABLE_ITEMS, QUICK_NAMESPACED_TABLE_ITEMS = 100_000, 5_000
 SET_SAMPLES, QUICK_SET_SAMPLES = 300, 40
 SET_WARMUP = 30
+SET_ROUNDS = 5
 MIN_NAMESPACE_SAVING = 100
 NAMESPACE = "tenant-a"
 # zae-limiter 0.17 keeps no burst: the benchmark's limits with their burst at capacity, for us
@@ -45,14 +46,7 @@ def run(local: DynamoDBLocal, quick: bool, progress: Callable[[str], None]) -> S
     progress("a set next to zae-limiter 0.17.0's own, on a table it made")
     zae = _zae_limiter_table(local, "ZAEL-bench-set")
     samples = QUICK_SET_SAMPLES if quick else SET_SAMPLES
-    theirs = zae.call(
-        "time_set_resource_defaults",
-        resource="theirs",
-        limits=SET_LIMITS,
-        count=samples,
-        warmup=SET_WARMUP,
-    )
-    section.figures += _set_figures(local, zae.table_name, theirs, samples)
+    section.figures += _set_figures(local, zae, samples)
     size = QUICK_NAMESPACED_TABLE_ITEMS if quick else NAMESPACED_TABLE_ITEMS
     progress(f"verify and backfill of one namespace of a {size:,}-item zae-limiter 0.17 table")
     section.figures += _one_namespace(local, size)
@@ -82,6 +76,8 @@ def _per_layout(local: DynamoDBLocal, layout: str) -> list[Figure]:
     metered = local.client()
     meter = DynamoDBMeter(metered)
     measured = service.store_over(metered, name)
+    # Read once per process, at a cold start: the namespace's audit retention.
+    measured.audit.retention_days(measured.scope)
     meter.take()
     measured.list_resources()
     listing = meter.take()
@@ -123,23 +119,38 @@ def _per_layout(local: DynamoDBLocal, layout: str) -> list[Figure]:
     ]
 
 
-def _set_figures(
-    local: DynamoDBLocal, table: str, theirs: dict[str, Any], samples: int
-) -> list[Figure]:
+def _set_figures(local: DynamoDBLocal, zae: ZaeLimiter, samples: int) -> list[Figure]:
     client = local.client()
     meter = DynamoDBMeter(client)
-    store = service.store_over(client, table)
+    store = service.store_over(client, zae.table_name)
     for _ in range(SET_WARMUP):
         store.set_defaults("ours", NO_BURST)
     meter.take()
     store.set_defaults("ours", NO_BURST)
     one_set = meter.take()
-    ours = [elapsed_ms(lambda: store.set_defaults("ours", NO_BURST)) for _ in range(samples)]
+    # Rounds that alternate between the two, so a drift in the machine's speed hits both alike.
+    ours: list[float] = []
+    theirs: list[float] = []
+    calls_per_set = 0.0
+    for _ in range(SET_ROUNDS):
+        timed = zae.call(
+            "time_set_resource_defaults",
+            resource="theirs",
+            limits=SET_LIMITS,
+            count=samples // SET_ROUNDS,
+            warmup=SET_WARMUP // SET_ROUNDS,
+        )
+        theirs += timed["timings_ms"]
+        calls_per_set = timed["calls_per_set"]
+        ours += [
+            elapsed_ms(lambda: store.set_defaults("ours", NO_BURST))
+            for _ in range(samples // SET_ROUNDS)
+        ]
     return [
         Figure(
             "set round trips, namespaced (0.17 table)",
             one_set.total_calls,
-            theirs["calls_per_set"],
+            calls_per_set,
             "",
             goal=measured_at_most(2),
             measured_note=one_set.describe_calls(),
@@ -148,11 +159,11 @@ def _set_figures(
         Figure(
             "set median latency, namespaced (0.17 table)",
             median(ours),
-            median(theirs["timings_ms"]),
+            median(theirs),
             "ms",
             goal=ratio_at_most(1.0),
-            measured_note="one atomic transaction",
-            baseline_note=f"zae-limiter 0.17.0, n={samples}",
+            measured_note="one atomic transaction, with its audit event",
+            baseline_note=f"zae-limiter 0.17.0, n={len(theirs)}",
         ),
     ]
 
