@@ -56,6 +56,8 @@ class TableAccess:
         )
 
 
+# A resource's audit partition, "{namespace prefix}AUDIT#$RESOURCE:{name}".
+AUDIT_PARTITIONS = (f"{schema.AUDIT_PREFIX}*", f"*/{schema.AUDIT_PREFIX}*")
 # TransactWriteItems is authorised per item action (Put, Update, Delete, ConditionCheck), so the
 # transactional handlers need exactly the item actions their transactions contain. Every API
 # function reads with GetItem: the layout's version record at a cold start, a namespace's id, a
@@ -66,10 +68,7 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
     routes.LIST_NAMESPACES.function_id: (TableAccess(("dynamodb:Query", "dynamodb:GetItem")),),
     # The Query reads one resource's audit partition ("{prefix}AUDIT#$RESOURCE:{name}") only.
     routes.GET_HISTORY.function_id: (
-        TableAccess(
-            ("dynamodb:Query",),
-            leading_keys=(f"{schema.AUDIT_PREFIX}*", f"*/{schema.AUDIT_PREFIX}*"),
-        ),
+        TableAccess(("dynamodb:Query",), leading_keys=AUDIT_PARTITIONS),
         TableAccess(("dynamodb:GetItem",)),
     ),
     # The GetItem re-reads the version item: proof no write landed while the Query read.
@@ -87,19 +86,19 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
             )
         ),
     ),
-    # PutItem: the audit event. ConditionCheckItem: the version check of each chunk when a partition
-    # outgrows one transaction.
+    # ConditionCheckItem: the version check of each chunk when a partition outgrows one transaction.
     routes.DELETE_DEFAULTS.function_id: (
         TableAccess(
             (
                 "dynamodb:Query",
                 "dynamodb:GetItem",
-                "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:ConditionCheckItem",
             )
         ),
+        # A delete puts nothing but its audit event.
+        TableAccess(("dynamodb:PutItem",), leading_keys=AUDIT_PARTITIONS),
     ),
     routes.BACKFILL_FUNCTION_ID: (
         TableAccess(

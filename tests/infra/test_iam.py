@@ -151,3 +151,28 @@ def test_role_has_no_managed_policies_and_is_its_own(
         if other != function_id
     }
     assert role_id not in other_roles
+
+
+@pytest.mark.parametrize(
+    "function_id", [routes.DELETE_DEFAULTS.function_id, routes.GET_HISTORY.function_id]
+)
+def test_audit_access_is_limited_to_audit_partitions(
+    synthesized: Synthesized, function_id: str
+) -> None:
+    # The delete's PutItem and the history's Query reach audit partitions only.
+    action = (
+        "dynamodb:PutItem"
+        if function_id == routes.DELETE_DEFAULTS.function_id
+        else "dynamodb:Query"
+    )
+    granting = [
+        statement
+        for statement in role_statements(synthesized, function_id)
+        if action in as_list(statement["Action"])
+    ]
+    assert granting
+    for statement in granting:
+        assert as_list(statement["Action"]) == [action]
+        assert statement["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*", "*/AUDIT#*"]}
+        }
