@@ -16,14 +16,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
+import boto3
+
 from benchmarks.dataset import LIMITS, RESOURCES, load, other_items
+from benchmarks.environment import REGION
 from benchmarks.metering import DynamoDBMeter
 from benchmarks.report import Comparison, Figure, Goal, Section, measured_equals, ratio_at_most
 from benchmarks.stats import elapsed_ms, median
-from devtools.dynamodb_local import DynamoDBLocal
+from devtools.dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal
 from devtools.layout_tables import LAYOUTS, create_layout_table
 from resource_registry import schema, service
 from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler
+from resource_registry.clients import CLIENT_CONFIG
 from resource_registry.layouts import Scope
 from tests.support.zae_limiter import ZaeLimiter
 
@@ -54,9 +58,14 @@ def run(local: DynamoDBLocal, quick: bool, progress: Callable[[str], None]) -> S
         "Layout tables are made as each release lays them out (devtools/layout_tables.py: the "
         "version record, GSI4, the default namespace); ten resources of three limits each are "
         "set through the store. Read units are what DynamoDB Local reports.",
-        "The set latency compares RegistryStore.set_defaults in this process with zae-limiter "
-        "0.17.0's Repository.set_resource_defaults timed inside its own process (its probe, in "
-        "its own virtualenv), on the same DynamoDB Local and table, three limits each.",
+        "The set latency compares RegistryStore.set_defaults in this process, on the client the "
+        "functions make (resource_registry.clients.CLIENT_CONFIG), with zae-limiter 0.17.0's "
+        "Repository.set_resource_defaults timed inside its own process (its probe, in its own "
+        "virtualenv), on the same DynamoDB Local and table, three limits each, in alternating "
+        "rounds. Ours is a consistent GetItem and one TransactWriteItems of four items (the "
+        "config update, its audit event, the namespace check, the registry); theirs is four "
+        "separate calls, not atomic. The 1-item transaction figure is what DynamoDB Local adds "
+        "to a write for committing it atomically, measured in the same run.",
         "The namespace table: zae-limiter 0.17.0's create_table (GSI1-4, LSI1-5) and "
         "register_namespace, ten resources in each of two namespaces, then items that are not "
         "ours (entities, buckets, audit events, usage) with their namespace's GSI4 keys, as "
@@ -120,7 +129,14 @@ def _per_layout(local: DynamoDBLocal, layout: str) -> list[Figure]:
 
 
 def _set_figures(local: DynamoDBLocal, zae: ZaeLimiter, samples: int) -> list[Figure]:
-    client = local.client()
+    # The client the functions make (resource_registry.clients), pointed at DynamoDB Local.
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=local.endpoint,
+        region_name=REGION,
+        config=CLIENT_CONFIG,
+        **LOCAL_CREDENTIALS,
+    )
     meter = DynamoDBMeter(client)
     store = service.store_over(client, zae.table_name)
     for _ in range(SET_WARMUP):
@@ -146,6 +162,7 @@ def _set_figures(local: DynamoDBLocal, zae: ZaeLimiter, samples: int) -> list[Fi
             elapsed_ms(lambda: store.set_defaults("ours", NO_BURST))
             for _ in range(samples // SET_ROUNDS)
         ]
+    transaction, put = _transaction_overhead(client, zae.table_name, samples)
     return [
         Figure(
             "set round trips, namespaced (0.17 table)",
@@ -165,7 +182,43 @@ def _set_figures(local: DynamoDBLocal, zae: ZaeLimiter, samples: int) -> list[Fi
             measured_note="one atomic transaction, with its audit event",
             baseline_note=f"zae-limiter 0.17.0, n={len(theirs)}",
         ),
+        Figure(
+            "one write as a 1-item transaction, DynamoDB Local",
+            transaction,
+            put,
+            "ms",
+            measured_note="TransactWriteItems",
+            baseline_note="the same PutItem",
+        ),
     ]
+
+
+def _transaction_overhead(client: Any, table: str, samples: int) -> tuple[float, float]:
+    """Median latency of one Put as a transaction and as a PutItem, alternating, same client.
+
+    What DynamoDB Local adds to a write for committing it as a transaction: it runs each item
+    through its single-item path under table locks, so an atomic set of N items costs about a
+    transaction's overhead more than N plain writes, which N - 1 saved round trips only offset.
+    """
+
+    def item() -> dict[str, Any]:
+        return {
+            schema.PARTITION_KEY: {"S": "bench-transaction-overhead"},
+            schema.SORT_KEY: {"S": uuid.uuid4().hex},
+        }
+
+    in_transaction: list[float] = []
+    alone: list[float] = []
+    for _ in range(samples):
+        in_transaction.append(
+            elapsed_ms(
+                lambda: client.transact_write_items(
+                    TransactItems=[{"Put": {"TableName": table, "Item": item()}}]
+                )
+            )
+        )
+        alone.append(elapsed_ms(lambda: client.put_item(TableName=table, Item=item())))
+    return median(in_transaction), median(alone)
 
 
 def _one_namespace(local: DynamoDBLocal, size: int) -> list[Figure]:

@@ -24,10 +24,14 @@ TABLE_NAME_VARIABLE = "TABLE_NAME"
 # DynamoDB answers in milliseconds: these bound a call at 3 sends of 3 s, so that a write (a Query
 # and a transaction, tries started within RetryPolicy.max_elapsed_seconds) ends inside the API
 # functions' timeout (infra/functions.py).
+# DynamoDB validates every request itself; botocore's client-side check of the same shapes cost
+# 0.4 ms of CPU per set (a read and a 4-item transaction; docs/BENCHMARKS.md, section 8) and
+# catches nothing a client can send: every input is validated by the layer before a call is built.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=1,
     read_timeout=2,
+    parameter_validation=False,
 )
 
 
