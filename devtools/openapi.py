@@ -195,8 +195,8 @@ def _components() -> dict[str, Any]:
                         "enum": sorted(ERROR_CODES),
                         "description": "A stable name for the error, one of this list "
                         "(lambdas/layer/python/resource_registry/errors.py and "
-                        "lambdas/handlers/error_codes.py). Every error the service's handlers "
-                        "answer carries one; API Gateway's own answers (403) may not.",
+                        "lambdas/handlers/error_codes.py). Every error answer carries one, API "
+                        "Gateway's own (403, 429, 502, 504) included.",
                     },
                 },
             },

@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from handlers import routes
+from handlers.error_codes import EdgeErrorCode
 from handlers.routes import JSON_MEDIA_TYPE
 from infra.nag import acknowledge
 from resource_registry.errors import ErrorCode
@@ -23,6 +24,7 @@ from resource_registry.validation import (
     MIN_LIMITS,
     NAME_PATTERN,
     REQUIRED_LIMIT_FIELDS,
+    RESOURCE_NAME_PATTERN,
 )
 
 STAGE_NAME = "v1"
@@ -42,9 +44,36 @@ INVALID_BODY_TEMPLATE = json.dumps(
 )
 
 
+# API Gateway's own refusals (before any function runs), each with its code in the handlers' error
+# shape; the defaults catch every response type not named here (502 and 504 among them).
+GATEWAY_ERROR_CODES: dict[str, EdgeErrorCode] = {
+    "ACCESS_DENIED": EdgeErrorCode.ACCESS_DENIED,
+    "EXPIRED_TOKEN": EdgeErrorCode.EXPIRED_TOKEN,
+    "INVALID_SIGNATURE": EdgeErrorCode.INVALID_SIGNATURE,
+    # Also what API Gateway answers for a path it has no route for.
+    "MISSING_AUTHENTICATION_TOKEN": EdgeErrorCode.MISSING_AUTHENTICATION,
+    "THROTTLED": EdgeErrorCode.THROTTLED,
+    "REQUEST_TOO_LARGE": EdgeErrorCode.CONTENT_TOO_LARGE,
+    "UNSUPPORTED_MEDIA_TYPE": EdgeErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    "DEFAULT_4XX": EdgeErrorCode.GATEWAY_REFUSED,
+    "DEFAULT_5XX": EdgeErrorCode.GATEWAY_ERROR,
+}
+
+
+def gateway_error_template(code: EdgeErrorCode) -> str:
+    """The error body for one of API Gateway's own answers.
+
+    $context.error.messageString is API Gateway's message already quoted as a JSON string.
+    """
+    return '{"message": $context.error.messageString, "code": "' + code.value + '"}'
+
+
 def set_defaults_body_schema() -> apigw.JsonSchema:
     """The PUT body ``{"limits": [...]}``, with the bounds resource_registry.validation enforces."""
     name = apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, pattern=f"^{NAME_PATTERN.pattern}$")
+    resource = apigw.JsonSchema(
+        type=apigw.JsonSchemaType.STRING, pattern=f"^{RESOURCE_NAME_PATTERN.pattern}$"
+    )
     positive_integer = apigw.JsonSchema(
         type=apigw.JsonSchemaType.INTEGER, minimum=1, maximum=MAX_INTEGER
     )
@@ -68,7 +97,7 @@ def set_defaults_body_schema() -> apigw.JsonSchema:
                 items=limit,
             ),
             # The handler accepts the resource in the body too, when it equals the path's.
-            "resource": name,
+            "resource": resource,
         },
     )
 
@@ -125,6 +154,12 @@ class RegistryApi(Construct):
             status_code="400",
             templates={JSON_MEDIA_TYPE: INVALID_BODY_TEMPLATE},
         )
+        for response_type, code in GATEWAY_ERROR_CODES.items():
+            self.rest_api.add_gateway_response(
+                f"Gateway{code}",
+                type=apigw.ResponseType.of(response_type),
+                templates={JSON_MEDIA_TYPE: gateway_error_template(code)},
+            )
         self._validator = self.rest_api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True
         )

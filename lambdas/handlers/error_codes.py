@@ -22,6 +22,14 @@ class EdgeErrorCode(StrEnum):
     # Answered by the local server (devtools/local_server.py), where API Gateway has its own.
     METHOD_NOT_ALLOWED = "MethodNotAllowed"
     LENGTH_REQUIRED = "LengthRequired"
+    # Answered by API Gateway itself, before any function runs (infra/api.py).
+    ACCESS_DENIED = "AccessDenied"
+    EXPIRED_TOKEN = "ExpiredToken"
+    INVALID_SIGNATURE = "InvalidSignature"
+    MISSING_AUTHENTICATION = "MissingAuthentication"
+    THROTTLED = "Throttled"
+    GATEWAY_REFUSED = "GatewayRefused"
+    GATEWAY_ERROR = "GatewayError"
 
 
 # Every code an error answer may carry: the domain's and the edge's (docs/openapi.json lists them).

@@ -11,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from handlers import routes
+from handlers.error_codes import ERROR_CODES
 from handlers.http_api import parse_set_request
 from resource_registry.errors import InvalidInputError
 from resource_registry.validation import MAX_INTEGER, MAX_LIMITS
@@ -166,15 +167,42 @@ def test_model_rejects_what_the_handler_rejects(synthesized: Synthesized, body: 
     assert not jsonschema_rs.Draft4Validator(model_schema(synthesized)).is_valid(body)
 
 
+def gateway_responses(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    return {
+        response["Properties"]["ResponseType"]: response["Properties"]
+        for response in synthesized.of_type("AWS::ApiGateway::GatewayResponse").values()
+    }
+
+
 def test_invalid_body_answer_is_json_with_a_message(synthesized: Synthesized) -> None:
-    (response,) = synthesized.of_type("AWS::ApiGateway::GatewayResponse").values()
-    assert response["Properties"]["ResponseType"] == "BAD_REQUEST_BODY"
+    response = {"Properties": gateway_responses(synthesized)["BAD_REQUEST_BODY"]}
     assert response["Properties"]["StatusCode"] == "400"
     template = response["Properties"]["ResponseTemplates"]["application/json"]
     assert "$" not in template  # no variable API Gateway would paste in unescaped
     answer = json.loads(template)
     assert answer["code"] == "InvalidInput"
     assert "schema" in answer["message"]
+
+
+def test_every_answer_api_gateway_gives_itself_carries_a_code_of_the_list(
+    synthesized: Synthesized,
+) -> None:
+    responses = gateway_responses(synthesized)
+    # The defaults catch every type not named (502, 504, ...); the rest are what callers meet.
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "ACCESS_DENIED", "THROTTLED"} <= set(responses)
+    for response_type, properties in responses.items():
+        template = properties["ResponseTemplates"]["application/json"]
+        # What API Gateway pastes in for $context.error.messageString: a quoted JSON string.
+        answer = json.loads(template.replace("$context.error.messageString", '"Forbidden"'))
+        assert answer["code"] in ERROR_CODES, response_type
+        assert answer["message"]
+
+
+def test_a_resource_in_the_body_follows_the_resource_rule(synthesized: Synthesized) -> None:
+    validator = jsonschema_rs.Draft4Validator(model_schema(synthesized))
+    assert validator.is_valid({"limits": [LIMIT], "resource": "openai/gpt-4"})
+    assert validator.is_valid({"limits": [LIMIT], "resource": "llama3:8b"})
+    assert not validator.is_valid({"limits": [LIMIT], "resource": "a#b"})
 
 
 def test_stage_is_throttled_traced_and_logged(synthesized: Synthesized) -> None:

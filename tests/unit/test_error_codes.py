@@ -33,6 +33,13 @@ PINNED_CODES = {
     "InternalError",
     "MethodNotAllowed",
     "LengthRequired",
+    "AccessDenied",
+    "ExpiredToken",
+    "InvalidSignature",
+    "MissingAuthentication",
+    "Throttled",
+    "GatewayRefused",
+    "GatewayError",
 }
 
 
