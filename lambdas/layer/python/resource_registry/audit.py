@@ -142,7 +142,9 @@ class AuditTrail:
                 ":events": {"S": schema.AUDIT_SORT_PREFIX},
             },
             "ScanIndexForward": False,
-            "Limit": limit,
+            # One more than the page: a cursor only when an event follows it, so a page that
+            # the events fill exactly is the last, with no cursor to an empty one.
+            "Limit": limit + 1,
         }
         if cursor is not None:
             query["ExclusiveStartKey"] = {
@@ -150,10 +152,13 @@ class AuditTrail:
                 schema.SORT_KEY: {"S": schema.audit_sk(_event_of(cursor))},
             }
         response = call_dynamodb(self._client.query, **query)
-        events = tuple(_event(item) for item in response.get("Items", []))
-        last = response.get("LastEvaluatedKey")
+        items = response.get("Items", [])
+        events = tuple(_event(item) for item in items[:limit])
         next_cursor = None
-        if last is not None:
+        if len(items) > limit:
+            next_cursor = _cursor(events[-1].event_id)
+        elif (last := response.get("LastEvaluatedKey")) is not None:
+            # DynamoDB stopped at its 1 MB page size before the page was full.
             event_id = last[schema.SORT_KEY]["S"].removeprefix(schema.AUDIT_SORT_PREFIX)
             next_cursor = _cursor(event_id)
         return HistoryPage(events, next_cursor)
