@@ -38,6 +38,8 @@ class RegistryTable(Construct):
                 point_in_time_recovery_enabled=True
             ),
             deletion_protection=True,
+            # Audit events carry their expiry (the retention days), as zae-limiter writes them.
+            time_to_live_attribute=schema.ATTR_TTL,
             # zae-limiter shares the table: deleting the stack must never delete its data.
             removal_policy=RemovalPolicy.RETAIN,
         )

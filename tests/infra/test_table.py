@@ -49,3 +49,11 @@ def test_table_name_is_left_to_cloudformation(synthesized: Synthesized) -> None:
 def test_stack_is_environment_agnostic(synthesized: Synthesized) -> None:
     assert Token.is_unresolved(synthesized.stack.account)
     assert Token.is_unresolved(synthesized.stack.region)
+
+
+def test_audit_events_expire_on_their_ttl(synthesized: Synthesized) -> None:
+    (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
+    assert table["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": schema.ATTR_TTL,
+        "Enabled": True,
+    }
