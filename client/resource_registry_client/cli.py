@@ -96,7 +96,7 @@ pass_settings = click.make_pass_decorator(Settings)
     metavar="URL",
     default=None,
     help=f"The API's base URL, e.g. the stack's ApiUrl [env {ENDPOINT_VARIABLE}; "
-    f"default {DEFAULT_ENDPOINT}, the local server of make run].",
+    f"default {DEFAULT_ENDPOINT}, the local server of make run, on PORT when it is set].",
 )
 @NAMESPACE_OPTION
 @JSON_OPTION

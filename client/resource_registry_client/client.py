@@ -24,6 +24,8 @@ from resource_registry_client.transport import Response, RetryPolicy, Transport
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:3000"  # make run
 ENDPOINT_VARIABLE = "RESOURCE_REGISTRY_URL"
+# make run serves on 127.0.0.1:${PORT:-3000}: the same PORT finds it.
+PORT_VARIABLE = "PORT"
 JSON_MEDIA_TYPE = "application/json"
 
 
@@ -57,8 +59,12 @@ class HistoryPage:
 
 
 def endpoint_from_environment() -> str:
-    """RESOURCE_REGISTRY_URL, else the local server of ``make run``."""
-    return os.environ.get(ENDPOINT_VARIABLE) or DEFAULT_ENDPOINT
+    """RESOURCE_REGISTRY_URL, else the local server of ``make run`` (on PORT when it is set)."""
+    if endpoint := os.environ.get(ENDPOINT_VARIABLE):
+        return endpoint
+    if port := os.environ.get(PORT_VARIABLE):
+        return f"http://127.0.0.1:{port}"
+    return DEFAULT_ENDPOINT
 
 
 class RegistryClient:

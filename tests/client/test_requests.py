@@ -19,6 +19,7 @@ from resource_registry_client import (
     parse_named,
     paths,
 )
+from resource_registry_client.client import endpoint_from_environment
 from tests.client.support import StubApi
 
 DEFAULTS = {
@@ -190,3 +191,15 @@ def test_bodies_are_json(stub_api: StubApi) -> None:
     stub_api.answer(200, DEFAULTS)
     client_of(stub_api).set_defaults("gpt-4", [parse_named("rpm=5/1m")])
     assert json.loads(stub_api.received[0].body)["limits"][0]["name"] == "rpm"
+
+
+def test_the_endpoint_is_the_variable_else_the_local_server_on_its_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RESOURCE_REGISTRY_URL", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
+    assert endpoint_from_environment() == "http://127.0.0.1:3000"
+    monkeypatch.setenv("PORT", "3100")  # as make run PORT=3100 serves
+    assert endpoint_from_environment() == "http://127.0.0.1:3100"
+    monkeypatch.setenv("RESOURCE_REGISTRY_URL", "https://api.example.com/v1")
+    assert endpoint_from_environment() == "https://api.example.com/v1"
