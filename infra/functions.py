@@ -56,6 +56,9 @@ class TableAccess:
         )
 
 
+# Every function detects the table's layout at its cold start; a table without data yet is
+# told apart by its indexes (resource_registry.detection).
+LAYOUT_DETECTION = TableAccess(("dynamodb:DescribeTable",))
 # A resource's audit partition, "{namespace prefix}AUDIT#$RESOURCE:{name}".
 AUDIT_PARTITIONS = (f"{schema.AUDIT_PREFIX}*", f"*/{schema.AUDIT_PREFIX}*")
 # TransactWriteItems is authorised per item action (Put, Update, Delete, ConditionCheck), so the
@@ -181,7 +184,10 @@ class RegistryFunctions(Construct):
             description=f"{function_id}: {description}",
             inline_policies={
                 "Table": iam.PolicyDocument(
-                    statements=[grant.statement(self._table.table_arn) for grant in grants]
+                    statements=[
+                        grant.statement(self._table.table_arn)
+                        for grant in (*grants, LAYOUT_DETECTION)
+                    ]
                 ),
                 # The log group exists already, so the function needs no logs:CreateLogGroup.
                 "Logs": _policy(

@@ -23,21 +23,35 @@ from tests.infra.conftest import (
 )
 
 EXPECTED_TABLE_ACTIONS = {
-    routes.LIST_RESOURCES.function_id: {"dynamodb:GetItem"},
-    routes.LIST_NAMESPACES.function_id: {"dynamodb:Query", "dynamodb:GetItem"},
-    routes.GET_DEFAULTS.function_id: {"dynamodb:Query", "dynamodb:GetItem"},
+    routes.LIST_RESOURCES.function_id: {"dynamodb:GetItem", "dynamodb:DescribeTable"},
+    routes.LIST_NAMESPACES.function_id: {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:DescribeTable",
+    },
+    routes.GET_DEFAULTS.function_id: {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:DescribeTable",
+    },
     routes.SET_DEFAULTS.function_id: {
         "dynamodb:Query",
         "dynamodb:GetItem",
+        "dynamodb:DescribeTable",
         "dynamodb:ConditionCheckItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     },
-    routes.GET_HISTORY.function_id: {"dynamodb:Query", "dynamodb:GetItem"},
+    routes.GET_HISTORY.function_id: {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:DescribeTable",
+    },
     routes.DELETE_DEFAULTS.function_id: {
         "dynamodb:Query",
         "dynamodb:GetItem",
+        "dynamodb:DescribeTable",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
@@ -47,6 +61,7 @@ EXPECTED_TABLE_ACTIONS = {
         "dynamodb:Scan",
         "dynamodb:Query",
         "dynamodb:GetItem",
+        "dynamodb:DescribeTable",
         "dynamodb:ConditionCheckItem",
         "dynamodb:UpdateItem",
     },

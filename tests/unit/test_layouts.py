@@ -375,6 +375,47 @@ def test_the_layout_is_detected(
 
 
 @pytest.mark.parametrize(
+    ("indexes", "expected"),
+    [
+        ((), FlatLayout),  # this stack's own table
+        (("GSI1", "GSI2"), FlatLayout),  # zae-limiter 0.6's create_table
+        (("GSI1", "GSI2", "GSI3"), CompositeLayout),  # 0.8-0.9
+        (("GSI1", "GSI2", "GSI3", "GSI4"), NamespacedLayout),  # 0.10 and later
+    ],
+)
+def test_a_table_without_data_is_told_by_its_indexes(
+    moto_table: Any, indexes: tuple[str, ...], expected: type
+) -> None:
+    name = f"empty-{len(indexes)}"
+    definition = schema.table_key_definition()
+    attributes = [*definition["AttributeDefinitions"]]
+    secondary = []
+    for index in indexes:
+        attributes += [
+            {"AttributeName": f"{index}PK", "AttributeType": "S"},
+            {"AttributeName": f"{index}SK", "AttributeType": "S"},
+        ]
+        secondary.append(
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": f"{index}PK", "KeyType": "HASH"},
+                    {"AttributeName": f"{index}SK", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        )
+    moto_table.client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=definition["KeySchema"],
+        AttributeDefinitions=attributes,
+        **({"GlobalSecondaryIndexes": secondary} if secondary else {}),
+    )
+    assert type(detect_layout(moto_table.client, name, None)) is expected
+
+
+@pytest.mark.parametrize(
     ("pk", "version"), [("_/SYSTEM#", "0.11.0"), ("SYSTEM#", "0.10.0"), ("SYSTEM#", "2.0.0")]
 )
 def test_an_unknown_schema_is_refused_naming_it(moto_table: Any, pk: str, version: str) -> None:

@@ -1,6 +1,7 @@
 """Which layout a table uses: an operator's override, zae-limiter's version record, or its data.
 
-Read once per process (a cold start): at most a few GetItems and one small Query.
+Read once per process (a cold start): at most a few GetItems, and a DescribeTable of a table
+without data.
 """
 
 from __future__ import annotations
@@ -71,6 +72,20 @@ def _layout_class(client: DynamoDBClient, table_name: str) -> type[Layout]:
     for resource in sorted(registry.get(schema.ATTR_RESOURCES, {}).get("SS", []))[:1]:
         if _get(client, table_name, schema.config_key(resource)) is not None:
             return CompositeLayout
+    return _layout_by_indexes(client, table_name)
+
+
+def _layout_by_indexes(client: DynamoDBClient, table_name: str) -> type[Layout]:
+    """A table without data yet: each release's create_table gave it that release's indexes.
+
+    Guessing flat here would write items a 0.8 or later zae-limiter never reads.
+    """
+    table = call_dynamodb(client.describe_table, TableName=table_name)["Table"]
+    indexes = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    if schema.GSI4_INDEX in indexes:
+        return NamespacedLayout
+    if schema.GSI3_INDEX in indexes:
+        return CompositeLayout
     return FlatLayout
 
 

@@ -13,6 +13,8 @@ PARTITION_KEY = "PK"
 SORT_KEY = "SK"
 # zae-limiter's namespace-scoped discovery index (keys only), on namespaced tables.
 GSI4_INDEX = "GSI4"
+# The index zae-limiter 0.8's create_table added (0.6 has GSI1-2, 0.10 and later also GSI4).
+GSI3_INDEX = "GSI3"
 GSI4_PARTITION_KEY = "GSI4PK"
 GSI4_SORT_KEY = "GSI4SK"
 
