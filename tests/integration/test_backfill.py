@@ -74,6 +74,14 @@ def test_backfill_registers_every_resource_with_limits_and_nothing_else(
     assert summary.continuation is None
 
 
+@pytest.mark.parametrize("name", ["a b", "9lives", "x" * 65, "a#b"])
+def test_backfill_leaves_out_names_the_api_could_not_read(legacy_table: Table, name: str) -> None:
+    write_legacy_limits(legacy_table, name)
+    summary = run(legacy_table, Mode.BACKFILL)
+    assert legacy_table.registry() == set(LEGACY)
+    assert name not in summary.resources_found
+
+
 def test_backfill_is_idempotent(legacy_table: Table) -> None:
     run(legacy_table, Mode.BACKFILL)
     before = legacy_table.items()

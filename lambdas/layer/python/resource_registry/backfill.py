@@ -27,6 +27,7 @@ from resource_registry.errors import (
 from resource_registry.layouts import FlatLayout, Layout, Scope
 from resource_registry.namespaces import NamespaceDirectory
 from resource_registry.store import RegistryStore
+from resource_registry.validation import RESOURCE_NAME_PATTERN
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -415,7 +416,9 @@ class RegistryReconciler:
         """The resource an item belongs to, and the proof it has defaults if the item holds it."""
         resource = schema.resource_from_pk(item[schema.PARTITION_KEY]["S"], scope.prefix)
         sort_key = item[schema.SORT_KEY]["S"]
-        if resource is None:
+        # A name zae-limiter would refuse (another program wrote it) is not registered: the API
+        # could never read or delete it again.
+        if resource is None or not RESOURCE_NAME_PATTERN.fullmatch(resource):
             return None
         if schema.is_limit_sk(sort_key):
             return resource, schema.limit_name_from_sk(sort_key)
