@@ -113,7 +113,7 @@ bench: deps $(INTEROP_VENVS) ## the benchmarks on DynamoDB Local; writes docs/BE
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean: ## remove installed tools and caches (keeps local data)
-	rm -rf $(VENV) .venv-zae-limiter node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-zae-limiter node_modules cdk.out build .mypy_cache .ruff_cache .pytest_cache
 
 # DynamoDB Local with -sharedDb keeps every table in this one file.
 clean-data: ## delete the local DynamoDB data of make run (stop make run first)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -13,9 +14,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from handlers import routes
-from infra.layers import ARCHITECTURE, PYTHON_CACHE_PATTERNS, RUNTIME
+from infra.layers import ARCHITECTURE, RUNTIME
 from infra.nag import acknowledge
-from infra.sources import LAMBDAS_DIR, LAYER_DIR
 from resource_registry import schema
 from resource_registry.clients import TABLE_NAME_VARIABLE
 from resource_registry.detection import LAYOUT_VARIABLE
@@ -128,6 +128,7 @@ class RegistryFunctions(Construct):
         construct_id: str,
         *,
         table: dynamodb.ITable,
+        code_dir: Path,
         layers: Sequence[lambda_.ILayerVersion],
         table_layout: str | None = None,
     ) -> None:
@@ -136,11 +137,9 @@ class RegistryFunctions(Construct):
         # Unset, each function detects the table's layout at a cold start.
         self._layout_environment = {LAYOUT_VARIABLE: table_layout} if table_layout else {}
         self._layers = list(layers)
-        # The layer's package reaches the functions through the layer, not twice.
-        self._code = lambda_.Code.from_asset(
-            str(LAMBDAS_DIR),
-            exclude=[LAYER_DIR.relative_to(LAMBDAS_DIR).as_posix(), *PYTHON_CACHE_PATTERNS],
-        )
+        # The handlers with their bytecode (infra/lambda_assets.py); the layer's package reaches
+        # the functions through the layer, not twice.
+        self._code = lambda_.Code.from_asset(str(code_dir))
         self.by_id: dict[str, lambda_.Function] = {
             route.function_id: self._add_function(
                 route.function_id,

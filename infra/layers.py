@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.sources import LAYER_DIR, pinned_version
+from infra.sources import pinned_version
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 POWERTOOLS_PACKAGE = "aws-lambda-powertools"
-# Compiled caches are built for the developer's interpreter, not the Lambda runtime.
-PYTHON_CACHE_PATTERNS = ["**/__pycache__", "**/*.pyc"]
 
 
 def powertools_layer_parameter(version: str) -> str:
@@ -23,15 +23,16 @@ def powertools_layer_parameter(version: str) -> str:
 class FunctionLayers(Construct):
     """The shared ``resource_registry`` package as a layer, plus the AWS-managed Powertools layer.
 
-    boto3 comes from the Lambda runtime, so no layer carries it.
+    boto3 comes from the Lambda runtime, so no layer carries it. ``code_dir`` is the layer as
+    infra/lambda_assets.py builds it: the package with its bytecode for the runtime.
     """
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, code_dir: Path) -> None:
         super().__init__(scope, construct_id)
         self.shared = lambda_.LayerVersion(
             self,
             "Shared",
-            code=lambda_.Code.from_asset(str(LAYER_DIR), exclude=PYTHON_CACHE_PATTERNS),
+            code=lambda_.Code.from_asset(str(code_dir)),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="resource_registry: keys, validation, the registry store, observability",

@@ -13,6 +13,7 @@ from infra.api import RegistryApi
 from infra.backfill_fanout import BackfillFanOut
 from infra.drift_check import DriftCheck, drift_check_schedule
 from infra.functions import RegistryFunctions
+from infra.lambda_assets import build_assets
 from infra.layers import FunctionLayers
 from infra.monitoring import RegistryMonitoring
 from infra.table import RegistryTable
@@ -33,9 +34,15 @@ class ResourceRegistryStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         table = RegistryTable(self, "Registry", existing_table_name=existing_table_name(self)).table
-        layers = FunctionLayers(self, "Layers")
+        assets = build_assets()
+        layers = FunctionLayers(self, "Layers", code_dir=assets.layer)
         functions = RegistryFunctions(
-            self, "Functions", table=table, layers=layers.all, table_layout=table_layout(self)
+            self,
+            "Functions",
+            table=table,
+            code_dir=assets.functions,
+            layers=layers.all,
+            table_layout=table_layout(self),
         )
         api = RegistryApi(self, "Api", functions=functions.by_id)
         fan_out = BackfillFanOut(self, "BackfillFanOut", backfill=functions.backfill)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import pytest
 
 from handlers import routes
-from infra.layers import POWERTOOLS_PACKAGE
+from infra.lambda_assets import LAMBDA_PYTHON
+from infra.layers import POWERTOOLS_PACKAGE, RUNTIME
 from infra.sources import pinned_version
 from resource_registry.clients import TABLE_NAME_VARIABLE
 from resource_registry.observability import METRICS_NAMESPACE, SERVICE_NAME
@@ -37,6 +40,10 @@ def test_function_runs_python_3_13_on_arm64_traced(
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
     assert function["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_assets_are_compiled_for_the_runtime_the_functions_run_on() -> None:
+    assert RUNTIME.name == "python{}.{}".format(*LAMBDA_PYTHON)
 
 
 @pytest.mark.parametrize("function_id", FUNCTION_IDS)
@@ -118,21 +125,33 @@ def test_function_loads_powertools_and_shared_layers_only(
 def _staged_asset(synthesized: Synthesized, code: dict[str, object]) -> set[str]:
     asset_hash = str(code["S3Key"]).removesuffix(".zip")
     staged = synthesized.outdir / f"asset.{asset_hash}"
-    return {path.relative_to(staged).as_posix() for path in staged.rglob("*")}
+    return {path.relative_to(staged).as_posix() for path in staged.rglob("*") if path.is_file()}
 
 
-def test_function_code_is_the_handlers_without_layer_or_caches(synthesized: Synthesized) -> None:
+def _caches_for(sources: set[str]) -> set[str]:
+    """The bytecode caches python3.13 reads for ``sources``."""
+    tag = "cpython-{}{}".format(*LAMBDA_PYTHON)
+    return {
+        f"{PurePosixPath(path).parent}/__pycache__/{PurePosixPath(path).stem}.{tag}.pyc"
+        for path in sources
+    }
+
+
+def test_function_code_is_the_handlers_with_their_bytecode(synthesized: Synthesized) -> None:
     files = _staged_asset(synthesized, synthesized.function(routes.BACKFILL_FUNCTION_ID)["Code"])
-    assert {"handlers/routes.py", "handlers/handle_backfill.py"} <= files
+    sources = {path for path in files if path.endswith(".py")}
+    assert {"handlers/routes.py", "handlers/handle_backfill.py"} <= sources
     assert not any(path.startswith("layer") for path in files)
-    assert not any("__pycache__" in path or path.endswith(".pyc") for path in files)
+    # Each module's bytecode for the runtime, and no other interpreter's caches.
+    assert files - sources == _caches_for(sources)
 
 
-def test_layer_code_is_the_shared_package_without_caches(synthesized: Synthesized) -> None:
+def test_layer_code_is_the_shared_package_with_its_bytecode(synthesized: Synthesized) -> None:
     (layer,) = synthesized.of_type("AWS::Lambda::LayerVersion").values()
     files = _staged_asset(synthesized, layer["Properties"]["Content"])
-    assert "python/resource_registry/schema.py" in files
-    assert not any("__pycache__" in path or path.endswith(".pyc") for path in files)
+    sources = {path for path in files if path.endswith(".py")}
+    assert "python/resource_registry/schema.py" in sources
+    assert files - sources == _caches_for(sources)
     # boto3 and Powertools come from the runtime and the managed layer.
     assert not any(
         path.startswith(("python/boto3", "python/aws_lambda_powertools")) for path in files
