@@ -16,6 +16,7 @@ import pytest
 from devtools.dynamodb_local import DynamoDBLocal
 from handlers import handle_backfill
 from resource_registry import schema, service
+from resource_registry.detection import detect_layout
 from tests.conftest import api_call
 from tests.support.zae_limiter import VERSIONS, ZaeLimiter
 
@@ -301,3 +302,20 @@ def test_our_events_in_a_namespace_carry_its_retention_and_gsi4_keys(zae_017: Za
     assert item["GSI4SK"] == item["PK"]
     # The namespace's 7 days, not the default 90
     assert int(item["ttl"]["N"]) - time.time() == pytest.approx(7 * 86_400, abs=120)
+
+
+@pytest.mark.parametrize(
+    ("version", "layout"), [("0.6.0", "flat"), ("0.9.1", "composite"), ("0.17.0", "namespaced")]
+)
+def test_a_table_create_table_alone_made_is_served_as_its_release_lays_it_out(
+    zae_limiter_factory: Callable[[str], ZaeLimiter],
+    dynamodb_local: DynamoDBLocal,
+    version: str,
+    layout: str,
+) -> None:
+    # No version record, no namespace, no data: only the indexes zae-limiter's create_table made.
+    limiter = zae_limiter_factory(version)
+    limiter.create_table()
+    client = dynamodb_local.client()
+    assert client.scan(TableName=limiter.table_name)["Count"] == 0
+    assert detect_layout(client, limiter.table_name, None).name == layout

@@ -25,7 +25,7 @@ TABLE_NAME_VARIABLE = "TABLE_NAME"
 # and a transaction, tries started within RetryPolicy.max_elapsed_seconds) ends inside the API
 # functions' timeout (infra/functions.py).
 # DynamoDB validates every request itself; botocore's client-side check of the same shapes cost
-# 0.4 ms of CPU per set (a read and a 4-item transaction; docs/BENCHMARKS.md, section 8) and
+# 0.4 ms of CPU per set (a read and a 4-item transaction; docs/decisions/0008) and
 # catches nothing a client can send: every input is validated by the layer before a call is built.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
