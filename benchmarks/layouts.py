@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -30,6 +29,7 @@ from resource_registry import schema, service
 from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler
 from resource_registry.clients import CLIENT_CONFIG
 from resource_registry.layouts import Scope
+from resource_registry.model import Limit
 from tests.support.zae_limiter import ZaeLimiter
 
 NAMESPACED_TABLE_ITEMS, QUICK_NAMESPACED_TABLE_ITEMS = 100_000, 5_000
@@ -40,7 +40,16 @@ MIN_NAMESPACE_SAVING = 100
 NAMESPACE = "tenant-a"
 # zae-limiter 0.17 keeps no burst: the benchmark's limits with their burst at capacity, for us
 # and, as JSON, for zae-limiter.
-NO_BURST = tuple(replace(limit, burst=limit.capacity) for limit in LIMITS)
+NO_BURST = tuple(
+    Limit(
+        name=limit.name,
+        capacity=limit.capacity,
+        burst=limit.capacity,
+        refill_amount=limit.refill_amount,
+        refill_period_seconds=limit.refill_period_seconds,
+    )
+    for limit in LIMITS
+)
 SET_LIMITS = [limit.to_dict(with_burst=False) for limit in NO_BURST]
 
 

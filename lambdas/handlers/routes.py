@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import Final
+
+from resource_registry.records import Record
 
 JSON_MEDIA_TYPE = "application/json"  # of every body the API takes or answers with
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
@@ -12,15 +14,24 @@ NAMESPACE_PREFIX = "/namespaces/{namespace}"
 NAMESPACE_PARAMETER = "namespace"
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Record):
     """One API operation and the Lambda function that serves it."""
 
-    method: str
-    path: str  # API Gateway's template syntax: /resources/{resource}/defaults
-    function_id: str  # the name of the function's construct
-    module: str  # the handler module under handlers/
-    in_namespaces: bool = True  # also served under NAMESPACE_PREFIX
+    __slots__ = ("method", "path", "function_id", "module", "in_namespaces")
+    method: Final[str]
+    path: Final[str]  # API Gateway's template syntax: /resources/{resource}/defaults
+    function_id: Final[str]  # the name of the function's construct
+    module: Final[str]  # the handler module under handlers/
+    in_namespaces: Final[bool]  # also served under NAMESPACE_PREFIX
+
+    def __init__(
+        self, method: str, path: str, function_id: str, module: str, in_namespaces: bool = True
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.function_id = function_id
+        self.module = module
+        self.in_namespaces = in_namespaces
 
     @property
     def paths(self) -> tuple[str, ...]:

@@ -18,7 +18,8 @@ from moto import mock_aws
 from resource_registry import clients, schema, service
 from resource_registry.detection import detect_layout
 from resource_registry.errors import UnsupportedTableError
-from resource_registry.layouts import CompositeLayout, FlatLayout, NamespacedLayout
+from resource_registry.layouts import CompositeLayout, FlatLayout, NamespacedLayout, StoredResource
+from resource_registry.model import Limit
 from tests.conftest import REGION, CallCounter, api_call
 
 RPM = {"name": "rpm", "capacity": 100, "refill_period_seconds": 60}
@@ -441,3 +442,12 @@ def test_an_operator_can_name_the_layout(moto_table: Any, monkeypatch: pytest.Mo
     answer = put("gpt-4", [RPM])
     assert answer["statusCode"] == 503
     assert "TABLE_LAYOUT='sideways'" in answer["json"]["message"]
+
+
+def test_the_etag_of_unchanged_limits_is_the_same_in_every_release() -> None:
+    # Clients keep ETags for If-Match: a new digest would fail their next conditional write.
+    rpm = Limit("rpm", 100, 150, 100, 60)
+    tpm = Limit("tpm", 10_000, 10_000, 5_000, 30)
+    assert StoredResource((rpm, tpm), 3).etag == "3-a4f1d679399c"
+    assert StoredResource((rpm, tpm), 7, {"tpm": "scheduled"}).etag == "7-47dfa671075c"
+    assert StoredResource((), 0).etag == "0-4f53cda18c2b"

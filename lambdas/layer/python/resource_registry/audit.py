@@ -13,14 +13,14 @@ import binascii
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from resource_registry import schema
 from resource_registry.dynamodb import call_dynamodb
 from resource_registry.errors import InvalidInputError
 from resource_registry.layouts import Action, FlatLayout, Layout, Scope
 from resource_registry.model import Limit
+from resource_registry.records import Record
 from resource_registry.ulid import is_ulid, new_ulid
 
 if TYPE_CHECKING:
@@ -31,15 +31,29 @@ SECONDS_PER_DAY = 86_400
 MIN_PAGE, MAX_PAGE, DEFAULT_PAGE = 1, 100, 20
 
 
-@dataclass(frozen=True)
-class AuditEvent:
+class AuditEvent(Record):
     """One change to a resource's defaults, by this service or by zae-limiter."""
 
-    event_id: str
-    timestamp: str
-    action: str
-    principal: str | None
-    limits: tuple[dict[str, Any], ...]
+    __slots__ = ("event_id", "timestamp", "action", "principal", "limits")
+    event_id: Final[str]
+    timestamp: Final[str]
+    action: Final[str]
+    principal: Final[str | None]
+    limits: Final[tuple[dict[str, Any], ...]]
+
+    def __init__(
+        self,
+        event_id: str,
+        timestamp: str,
+        action: str,
+        principal: str | None,
+        limits: tuple[dict[str, Any], ...],
+    ) -> None:
+        self.event_id = event_id
+        self.timestamp = timestamp
+        self.action = action
+        self.principal = principal
+        self.limits = limits
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,12 +65,16 @@ class AuditEvent:
         }
 
 
-@dataclass(frozen=True)
-class HistoryPage:
+class HistoryPage(Record):
     """Events newest first, and the cursor of the next page (None on the last)."""
 
-    events: tuple[AuditEvent, ...]
-    next_cursor: str | None
+    __slots__ = ("events", "next_cursor")
+    events: Final[tuple[AuditEvent, ...]]
+    next_cursor: Final[str | None]
+
+    def __init__(self, events: tuple[AuditEvent, ...], next_cursor: str | None) -> None:
+        self.events = events
+        self.next_cursor = next_cursor
 
 
 class AuditTrail:

@@ -13,9 +13,8 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from resource_registry import schema
 from resource_registry.dynamodb import call_dynamodb
@@ -26,6 +25,7 @@ from resource_registry.errors import (
 )
 from resource_registry.layouts import FlatLayout, Layout, Scope
 from resource_registry.namespaces import NamespaceDirectory
+from resource_registry.records import MutableRecord, Record
 from resource_registry.store import RegistryStore
 from resource_registry.validation import RESOURCE_NAME_PATTERN
 
@@ -52,20 +52,46 @@ class Mode(StrEnum):
     PRUNE = "prune"  # unregister names that have no defaults
 
 
-@dataclass(frozen=True)
-class BackfillRequest:
+class BackfillRequest(Record):
     """One invocation's share of the work: a segment, and where in it to resume."""
 
-    mode: Mode
-    segment: int = 0
-    total_segments: int = 1
+    __slots__ = (
+        "mode",
+        "segment",
+        "total_segments",
+        "namespace",
+        "start_key",
+        "last_resource",
+        "resume_namespace",
+    )
+    mode: Final[Mode]
+    segment: Final[int]
+    total_segments: Final[int]
     # One namespace, or None for every namespace.
-    namespace: str | None = None
-    start_key: dict[str, Any] | None = None
+    namespace: Final[str | None]
+    start_key: Final[dict[str, Any] | None]
     # The resource whose items the previous run was reading when it stopped, so it is counted once.
-    last_resource: str | None = None
+    last_resource: Final[str | None]
     # The namespace the previous run stopped in (GSI4 runs go through namespaces one by one).
-    resume_namespace: str | None = None
+    resume_namespace: Final[str | None]
+
+    def __init__(  # noqa: PLR0917 (callers pass the fields in order)
+        self,
+        mode: Mode,
+        segment: int = 0,
+        total_segments: int = 1,
+        namespace: str | None = None,
+        start_key: dict[str, Any] | None = None,
+        last_resource: str | None = None,
+        resume_namespace: str | None = None,
+    ) -> None:
+        self.mode = mode
+        self.segment = segment
+        self.total_segments = total_segments
+        self.namespace = namespace
+        self.start_key = start_key
+        self.last_resource = last_resource
+        self.resume_namespace = resume_namespace
 
     @classmethod
     def from_event(cls, event: object) -> BackfillRequest:
@@ -142,26 +168,51 @@ class BackfillRequest:
         return base64.urlsafe_b64encode(json.dumps(state).encode()).decode("ascii")
 
 
-@dataclass
-class Tally:
+class Tally(MutableRecord):
     """The names of one kind a run found or changed in a namespace."""
 
-    names: list[str] = field(default_factory=list)
+    __slots__ = ("names",)
+    names: list[str]
+
+    def __init__(self, names: list[str] | None = None) -> None:
+        self.names = [] if names is None else names
 
     def add(self, names: Iterable[str]) -> None:
         self.names += names
 
 
-@dataclass
-class NamespaceTally:
+class NamespaceTally(MutableRecord):
     """What a run found and did in one namespace."""
 
-    resources_found: Tally = field(default_factory=Tally)
-    added: Tally = field(default_factory=Tally)
-    removed: Tally = field(default_factory=Tally)
+    __slots__ = (
+        "resources_found",
+        "added",
+        "removed",
+        "unregistered",
+        "registered_without_defaults",
+    )
+    resources_found: Tally
+    added: Tally
+    removed: Tally
     # Drift: names with defaults missing from the registry, and registered names without any.
-    unregistered: Tally = field(default_factory=Tally)
-    registered_without_defaults: Tally = field(default_factory=Tally)
+    unregistered: Tally
+    registered_without_defaults: Tally
+
+    def __init__(
+        self,
+        resources_found: Tally | None = None,
+        added: Tally | None = None,
+        removed: Tally | None = None,
+        unregistered: Tally | None = None,
+        registered_without_defaults: Tally | None = None,
+    ) -> None:
+        self.resources_found = Tally() if resources_found is None else resources_found
+        self.added = Tally() if added is None else added
+        self.removed = Tally() if removed is None else removed
+        self.unregistered = Tally() if unregistered is None else unregistered
+        self.registered_without_defaults = (
+            Tally() if registered_without_defaults is None else registered_without_defaults
+        )
 
     def counts(self) -> dict[str, int]:
         return {kind: len(getattr(self, kind).names) for kind in TALLIES}
@@ -170,32 +221,65 @@ class NamespaceTally:
 TALLIES = ("resources_found", "added", "removed", "unregistered", "registered_without_defaults")
 
 
-@dataclass(frozen=True)
-class Drift:
+class Drift(Record):
     """Names on which a registry and its resources' defaults disagree."""
 
-    unregistered: list[str]  # have defaults, not in the registry
-    registered_without_defaults: list[str]
+    __slots__ = ("unregistered", "registered_without_defaults")
+    unregistered: Final[list[str]]  # have defaults, not in the registry
+    registered_without_defaults: Final[list[str]]
+
+    def __init__(self, unregistered: list[str], registered_without_defaults: list[str]) -> None:
+        self.unregistered = unregistered
+        self.registered_without_defaults = registered_without_defaults
 
     def __bool__(self) -> bool:
         return bool(self.unregistered or self.registered_without_defaults)
 
 
-@dataclass
-class BackfillSummary:
+class BackfillSummary(MutableRecord):
     """What one invocation did (docs/contract.md, "Backfill"); counts add up across invocations.
 
     It keeps every name; its JSON form (to_dict) keeps counts and a sample of names.
     """
 
+    __slots__ = (
+        "mode",
+        "segment",
+        "total_segments",
+        "namespace",
+        "items_read",
+        "capacity_consumed",
+        "namespaces",
+        "continuation",
+    )
     mode: str
     segment: int
     total_segments: int
-    namespace: str | None = None
-    items_read: int = 0
-    capacity_consumed: float = 0.0
-    namespaces: dict[str, NamespaceTally] = field(default_factory=dict)
-    continuation: str | None = None
+    namespace: str | None
+    items_read: int
+    capacity_consumed: float
+    namespaces: dict[str, NamespaceTally]
+    continuation: str | None
+
+    def __init__(  # noqa: PLR0917 (callers pass the fields in order)
+        self,
+        mode: str,
+        segment: int,
+        total_segments: int,
+        namespace: str | None = None,
+        items_read: int = 0,
+        capacity_consumed: float = 0.0,
+        namespaces: dict[str, NamespaceTally] | None = None,
+        continuation: str | None = None,
+    ) -> None:
+        self.mode = mode
+        self.segment = segment
+        self.total_segments = total_segments
+        self.namespace = namespace
+        self.items_read = items_read
+        self.capacity_consumed = capacity_consumed
+        self.namespaces = {} if namespaces is None else namespaces
+        self.continuation = continuation
 
     def of(self, namespace: str) -> NamespaceTally:
         """The tally of one namespace, started on first use."""

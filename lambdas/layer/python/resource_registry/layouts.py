@@ -12,13 +12,13 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from resource_registry import schema
 from resource_registry.dynamodb import MAX_TRANSACT_ACTIONS, call_dynamodb
 from resource_registry.errors import InvalidInputError, ResourceChangingError
 from resource_registry.model import Limit
+from resource_registry.records import Record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,12 +29,18 @@ Item = dict[str, Any]
 CONSISTENT_READ_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(Record):
     """One namespace of a table: its name and, on the namespaced layout, its id."""
 
-    name: str = schema.DEFAULT_NAMESPACE
-    namespace_id: str | None = None
+    __slots__ = ("name", "namespace_id")
+    name: Final[str]
+    namespace_id: Final[str | None]
+
+    def __init__(
+        self, name: str = schema.DEFAULT_NAMESPACE, namespace_id: str | None = None
+    ) -> None:
+        self.name = name
+        self.namespace_id = namespace_id
 
     @property
     def prefix(self) -> str:
@@ -45,17 +51,29 @@ class Scope:
 DEFAULT_SCOPE = Scope()
 
 
-@dataclass(frozen=True)
-class StoredResource:
+class StoredResource(Record):
     """What one strongly consistent read of a resource found."""
 
-    limits: tuple[Limit, ...]
-    version: int
+    __slots__ = ("limits", "version", "unrepresentable", "items")
+    limits: Final[tuple[Limit, ...]]
+    version: Final[int]
     # Limits the API cannot represent (scheduled, soft, windowed), each with the reason.
-    unrepresentable: dict[str, str] = field(default_factory=dict)
+    unrepresentable: Final[dict[str, str]]
     # The items read, by limit name (flat) or the one config item (composite): what a write's
     # condition compares, so that a writer who changed them since the read makes it fail.
-    items: dict[str, Item] = field(default_factory=dict)
+    items: Final[dict[str, Item]]
+
+    def __init__(
+        self,
+        limits: tuple[Limit, ...],
+        version: int,
+        unrepresentable: dict[str, str] | None = None,
+        items: dict[str, Item] | None = None,
+    ) -> None:
+        self.limits = limits
+        self.version = version
+        self.unrepresentable = {} if unrepresentable is None else unrepresentable
+        self.items = {} if items is None else items
 
     @property
     def has_defaults(self) -> bool:
@@ -70,7 +88,15 @@ class StoredResource:
         keeps no version (zae-limiter itself), so If-Match catches those too.
         """
         shown = [
-            (*astuple(limit), self.unrepresentable.get(limit.name, "")) for limit in self.limits
+            (
+                limit.name,
+                limit.capacity,
+                limit.burst,
+                limit.refill_amount,
+                limit.refill_period_seconds,
+                self.unrepresentable.get(limit.name, ""),
+            )
+            for limit in self.limits
         ]
         digest = hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:12]
         return f"{self.version}-{digest}"

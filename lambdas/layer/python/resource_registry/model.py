@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
+
+from resource_registry.records import Record
 
 
-@dataclass(frozen=True)
-class Limit:
+class Limit(Record):
     """One default limit of a resource, with every default already applied."""
 
-    name: str
-    capacity: int
-    burst: int
-    refill_amount: int
-    refill_period_seconds: int
+    __slots__ = ("name", "capacity", "burst", "refill_amount", "refill_period_seconds")
+    name: Final[str]
+    capacity: Final[int]
+    burst: Final[int]
+    refill_amount: Final[int]
+    refill_period_seconds: Final[int]
+
+    def __init__(
+        self, name: str, capacity: int, burst: int, refill_amount: int, refill_period_seconds: int
+    ) -> None:
+        self.name = name
+        self.capacity = capacity
+        self.burst = burst
+        self.refill_amount = refill_amount
+        self.refill_period_seconds = refill_period_seconds
 
     def to_dict(self, with_burst: bool = True) -> dict[str, Any]:
         """The limit as the API shows it; ``with_burst`` False where the table stores no burst."""
@@ -26,20 +36,26 @@ class Limit:
         return shown
 
 
-@dataclass(frozen=True)
-class Precondition:
+class Precondition(Record):
     """What a write requires first: that the resource has defaults and, when ``etags`` is not
     empty, that its current ETag is one of them."""
 
-    etags: frozenset[str] = frozenset()
+    __slots__ = ("etags",)
+    etags: Final[frozenset[str]]
+
+    def __init__(self, etags: frozenset[str] = frozenset()) -> None:
+        self.etags = etags
 
 
-@dataclass(frozen=True)
-class NoneMatch:
+class NoneMatch(Record):
     """What If-None-Match requires: that the resource has no defaults (``*``, a create), or that
     its ETag is none of ``etags``."""
 
-    etags: frozenset[str] = frozenset()
+    __slots__ = ("etags",)
+    etags: Final[frozenset[str]]
+
+    def __init__(self, etags: frozenset[str] = frozenset()) -> None:
+        self.etags = etags
 
     @property
     def any(self) -> bool:
@@ -51,16 +67,30 @@ class NoneMatch:
         return exists and (self.any or etag in self.etags)
 
 
-@dataclass(frozen=True)
-class ResourceDefaults:
+class ResourceDefaults(Record):
     """A resource's whole set of default limits, sorted by name, and the ETag it was read at."""
 
-    resource: str
-    limits: tuple[Limit, ...]
-    version: int
-    etag: str
+    __slots__ = ("resource", "limits", "version", "etag", "stores_burst")
+    resource: Final[str]
+    limits: Final[tuple[Limit, ...]]
+    version: Final[int]
+    etag: Final[str]
     # False where the table keeps no burst (zae-limiter 0.10 and later): the API omits it.
-    stores_burst: bool = True
+    stores_burst: Final[bool]
+
+    def __init__(
+        self,
+        resource: str,
+        limits: tuple[Limit, ...],
+        version: int,
+        etag: str,
+        stores_burst: bool = True,
+    ) -> None:
+        self.resource = resource
+        self.limits = limits
+        self.version = version
+        self.etag = etag
+        self.stores_burst = stores_burst
 
     def to_dict(self) -> dict[str, Any]:
         """The body the API answers with."""

@@ -5,26 +5,50 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from resource_registry.dynamodb import RetryableWriteError
 from resource_registry.errors import ConcurrentUpdateError, ServiceUnavailableError
+from resource_registry.records import Record
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Record):
     """How many times to try an optimistic write, and how long to wait between tries."""
 
-    max_attempts: int = 8
-    base_delay_seconds: float = 0.02
-    max_delay_seconds: float = 0.5
+    __slots__ = (
+        "max_attempts",
+        "base_delay_seconds",
+        "max_delay_seconds",
+        "max_elapsed_seconds",
+        "sleep",
+        "clock",
+    )
+    _uncompared = frozenset({"sleep", "clock"})  # policies with the same bounds are equal
+    max_attempts: Final[int]
+    base_delay_seconds: Final[float]
+    max_delay_seconds: Final[float]
     # No new try starts after this long, so an API write answers inside its Lambda timeout.
-    max_elapsed_seconds: float = 4.0
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
-    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    max_elapsed_seconds: Final[float]
+    sleep: Final[Callable[[float], None]]
+    clock: Final[Callable[[], float]]
+
+    def __init__(  # noqa: PLR0917 (callers pass the fields in order)
+        self,
+        max_attempts: int = 8,
+        base_delay_seconds: float = 0.02,
+        max_delay_seconds: float = 0.5,
+        max_elapsed_seconds: float = 4.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.base_delay_seconds = base_delay_seconds
+        self.max_delay_seconds = max_delay_seconds
+        self.max_elapsed_seconds = max_elapsed_seconds
+        self.sleep = sleep
+        self.clock = clock
 
     def pause(self, attempt: int) -> None:
         """Sleep before try number ``attempt + 1`` (``attempt`` counts from 1)."""
