@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 from typing import Final
 
 import pytest
 
+import resource_registry
 from handlers.routes import Route
 from resource_registry.audit import AuditEvent, HistoryPage
 from resource_registry.backfill import (
@@ -153,3 +156,19 @@ def test_backfill_requests_and_drift_are_values() -> None:
     )
     assert Drift(["a"], []) == Drift(unregistered=["a"], registered_without_defaults=[])
     assert not Drift([], [])
+
+
+def test_every_record_of_the_functions_is_checked_above() -> None:
+    for module in pkgutil.iter_modules(resource_registry.__path__, "resource_registry."):
+        importlib.import_module(module.name)
+
+    def subclasses(base: type[Record]) -> set[type[Record]]:
+        found = set(base.__subclasses__())
+        return found.union(*(subclasses(child) for child in found))
+
+    defined = {
+        record
+        for record in subclasses(Record)
+        if record.__module__.startswith(("resource_registry.", "handlers."))
+    }
+    assert defined - {MutableRecord} <= set(RECORDS)
