@@ -18,8 +18,11 @@ from benchmarks.dataset import RESOURCES, LoadedTable
 from benchmarks.metering import DynamoDBMeter
 from benchmarks.report import Figure, Section, ratio_at_most
 from benchmarks.stats import median
-from resource_registry import schema
-from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler, limit_item_scan
+from resource_registry import schema, service
+from resource_registry.backfill.reconciler import RegistryReconciler
+from resource_registry.backfill.request import BackfillRequest, Mode
+from resource_registry.dynamodb import all_items
+from resource_registry.layouts.flat import limit_item_scan
 
 SEGMENT_COUNTS = (1, 4)
 REPEATS = 3
@@ -88,19 +91,15 @@ def _bare_scan(client_factory: Callable[[], Any], table: str, segment: int, tota
     """The floor: the backfill's Scan request, paginated, its items unread. Returns read units."""
     client = client_factory()
     meter = DynamoDBMeter(client)
-    request = limit_item_scan(table, segment, total)
-    while True:
-        page = client.scan(**request)
-        if "LastEvaluatedKey" not in page:
-            return meter.take().read_units
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    all_items(client.scan, **limit_item_scan(table, segment, total))
+    return meter.take().read_units
 
 
 def _backfill(client_factory: Callable[[], Any], table: str, segment: int, total: int) -> float:
     """One segment's backfill, resumed on its continuation until done. Returns read units."""
     client = client_factory()
     meter = DynamoDBMeter(client)
-    reconciler = RegistryReconciler(client, table)
+    reconciler = RegistryReconciler(service.table_over(client, table))
     request = BackfillRequest(Mode.BACKFILL, segment, total)
     while True:
         summary = reconciler.run(request)

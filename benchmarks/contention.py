@@ -19,10 +19,9 @@ from benchmarks.metering import DynamoDBMeter
 from benchmarks.report import Comparison, Figure, Goal, Section
 from benchmarks.stats import elapsed_ms, p99
 from devtools.dynamodb_local import create_table
-from resource_registry import schema
+from resource_registry import schema, service
 from resource_registry.errors import ConcurrentUpdateError
 from resource_registry.model import Limit
-from resource_registry.store import RegistryStore
 
 WRITER_COUNTS = (1, 4, 16)
 # The same total work at every concurrency, so throughputs compare directly.
@@ -96,7 +95,7 @@ def _run_writers(client: Any, writers: int, prefix: str, sets: int = TOTAL_SETS)
     start_together = threading.Barrier(writers + 1)
 
     def write(writer: int) -> None:
-        store = RegistryStore(client, TABLE)
+        store = service.store_over(client, TABLE)
         resource = f"{prefix}-{writer:02}"
         start_together.wait()
         for round_number in range(sets // writers):

@@ -18,9 +18,8 @@ from typing import Any
 
 from benchmarks.item_size import item_size
 from devtools.dynamodb_local import create_table
-from resource_registry import schema
+from resource_registry import schema, service
 from resource_registry.model import Limit
-from resource_registry.store import RegistryStore
 
 Item = dict[str, Any]
 
@@ -119,7 +118,7 @@ def load(client_factory: Callable[[], Any], table: str, items: Iterable[Item]) -
 
 def register_resources(client: Any, table: str, resources: Sequence[str] = RESOURCES) -> None:
     """Give each resource its limits through the store, so the registry exists and is exact."""
-    store = RegistryStore(client, table)
+    store = service.store_over(client, table)
     for resource in resources:
         store.set_defaults(resource, LIMITS)
 

@@ -26,10 +26,12 @@ from benchmarks.stats import elapsed_ms, median
 from devtools.dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal
 from devtools.layout_tables import LAYOUTS, create_layout_table
 from resource_registry import schema, service
-from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler
+from resource_registry.backfill.reconciler import RegistryReconciler
+from resource_registry.backfill.request import BackfillRequest, Mode
 from resource_registry.clients import CLIENT_CONFIG
-from resource_registry.layouts import Scope
-from resource_registry.model import Limit
+from resource_registry.dynamodb import all_items
+from resource_registry.layouts import NAMESPACED
+from resource_registry.model import Limit, Namespace
 from tests.support.zae_limiter import ZaeLimiter
 
 NAMESPACED_TABLE_ITEMS, QUICK_NAMESPACED_TABLE_ITEMS = 100_000, 5_000
@@ -50,7 +52,7 @@ NO_BURST = tuple(
     )
     for limit in LIMITS
 )
-SET_LIMITS = [limit.to_dict(with_burst=False) for limit in NO_BURST]
+SET_LIMITS = [NAMESPACED.shown(limit) for limit in NO_BURST]
 
 
 def run(local: DynamoDBLocal, quick: bool, progress: Callable[[str], None]) -> Section:
@@ -96,7 +98,7 @@ def _per_layout(local: DynamoDBLocal, layout: str) -> list[Figure]:
     meter = DynamoDBMeter(metered)
     measured = service.store_over(metered, name)
     # Read once per process, at a cold start: the namespace's audit retention.
-    measured.audit.retention_days(measured.scope)
+    measured.audit.retention_days(measured.namespace)
     meter.take()
     measured.list_resources()
     listing = meter.take()
@@ -258,20 +260,19 @@ def _transaction_overhead(client: Any, table: str, samples: int) -> tuple[float,
 def _one_namespace(local: DynamoDBLocal, size: int) -> list[Figure]:
     client = local.client()
     zae = _zae_limiter_table(local, f"ZAEL-bench-{size}")
-    scopes = {
-        name: service.store_over(client, zae.table_name, name).scope
+    namespaces = {
+        name: service.store_over(client, zae.table_name, name).namespace
         for name in (schema.DEFAULT_NAMESPACE, NAMESPACE)
     }
-    load(local.client, zae.table_name, _namespaced_noise(size, list(scopes.values())))
+    load(local.client, zae.table_name, _namespaced_noise(size, list(namespaces.values())))
     metered = local.client()
     meter = DynamoDBMeter(metered)
-    layout = service.store_over(metered, zae.table_name).layout
-    reconciler = RegistryReconciler(metered, zae.table_name, layout=layout)
+    reconciler = RegistryReconciler(service.table_over(metered, zae.table_name))
     scan = _scan_read_units(metered, meter, zae.table_name)
     verified = reconciler.run(BackfillRequest(Mode.VERIFY, namespace=NAMESPACE))
     verify = meter.take()
     # Lose the namespace's registry, as after a crash between zae-limiter's two writes.
-    registry = schema.registry_key(scopes[NAMESPACE].prefix)
+    registry = schema.registry_key(namespaces[NAMESPACE].prefix)
     client.delete_item(TableName=zae.table_name, Key=registry)
     backfilled = reconciler.run(BackfillRequest(Mode.BACKFILL, namespace=NAMESPACE))
     backfill = meter.take()
@@ -320,15 +321,15 @@ def _zae_limiter_table(local: DynamoDBLocal, name: str) -> ZaeLimiter:
     return zae
 
 
-def _namespaced_noise(size: int, scopes: list[Scope]) -> Iterator[dict[str, Any]]:
+def _namespaced_noise(size: int, namespaces: list[Namespace]) -> Iterator[dict[str, Any]]:
     """Items that are not ours, spread over the namespaces, keyed as 0.17 keys them."""
     for index, item in enumerate(other_items(size)):
-        scope = scopes[index % len(scopes)]
-        pk = f"{scope.prefix}{item[schema.PARTITION_KEY]['S']}"
+        namespace = namespaces[index % len(namespaces)]
+        pk = f"{namespace.prefix}{item[schema.PARTITION_KEY]['S']}"
         yield {
             **item,
             schema.PARTITION_KEY: {"S": pk},
-            schema.GSI4_PARTITION_KEY: {"S": scope.namespace_id or ""},
+            schema.GSI4_PARTITION_KEY: {"S": namespace.namespace_id or ""},
             schema.GSI4_SORT_KEY: {"S": pk},
         }
 
@@ -337,11 +338,8 @@ def _scan_read_units(client: Any, meter: DynamoDBMeter, table: str) -> float:
     meter.take()
     scan: dict[str, Any] = {"TableName": table, "ProjectionExpression": "#pk"}
     scan["ExpressionAttributeNames"] = {"#pk": schema.PARTITION_KEY}
-    while True:
-        page = client.scan(**scan)
-        if "LastEvaluatedKey" not in page:
-            return meter.take().read_units
-        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    all_items(client.scan, **scan)
+    return meter.take().read_units
 
 
 def measured_at_most(value: float) -> Goal:

@@ -13,8 +13,8 @@ from benchmarks.item_size import eventually_consistent_read_units, item_size
 from benchmarks.metering import DynamoDBMeter, Usage
 from benchmarks.report import Comparison, Figure, Goal, Section, measured_equals
 from benchmarks.stats import elapsed_ms, median, p99
-from resource_registry import schema
-from resource_registry.store import RegistryStore
+from resource_registry import schema, service
+from resource_registry.dynamodb import all_items
 
 LIST_SAMPLES = 300
 LIST_WARMUP = 30
@@ -47,14 +47,10 @@ def scan_for_resources(client: Any, table: str) -> set[str]:
         "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY},
         "ExpressionAttributeValues": {":prefix": {"S": schema.RESOURCE_PREFIX}},
     }
-    names: set[str] = set()
-    while True:
-        page = client.scan(**request)
-        for item in page["Items"]:
-            names.add(schema.resource_from_pk(item[schema.PARTITION_KEY]["S"]) or "")
-        if "LastEvaluatedKey" not in page:
-            return names
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return {
+        schema.resource_from_pk(item[schema.PARTITION_KEY]["S"]) or ""
+        for item in all_items(client.scan, **request)
+    }
 
 
 def _figures_for(
@@ -63,7 +59,7 @@ def _figures_for(
     listing, scanning = _usage_of_one_list_each(client_factory(), table.name)
     # Latency on a client without the meter's hooks, so neither side pays for them.
     client = client_factory()
-    store = RegistryStore(client, table.name)
+    store = service.store_over(client, table.name)
     for _ in range(LIST_WARMUP):
         store.list_resources()
     list_ms = [elapsed_ms(store.list_resources) for _ in range(LIST_SAMPLES)]
@@ -104,7 +100,7 @@ def _figures_for(
 def _usage_of_one_list_each(client: Any, table: str) -> tuple[Usage, Usage]:
     """What one registry list and one old Scan cost, after checking they find the same names."""
     meter = DynamoDBMeter(client)
-    listed = RegistryStore(client, table).list_resources()
+    listed = service.store_over(client, table).list_resources()
     listing = meter.take()
     scanned = scan_for_resources(client, table)
     scanning = meter.take()

@@ -44,7 +44,7 @@ def run(client_factory: Callable[[], Any], endpoint: str, table: str) -> Section
     point_handlers_at(endpoint, table)
     client = clients.dynamodb_client()
     # The table's layout is read once per process, at a cold start; these are warm requests.
-    service.table_layout()
+    service.table()
     ours = _OperationCosts(DynamoDBMeter(client), TransactionBiller(client, client_factory()))
     plain = PlainWrites(client_factory(), "bench-plain-writes", scanned_table=table)
     scans_by_api = 0

@@ -35,14 +35,10 @@ from devtools.environment import (
     use_default_table_name,
 )
 from resource_registry import service
-from resource_registry.backfill import (
-    BackfillRequest,
-    BackfillSummary,
-    Mode,
-    RegistryReconciler,
-    merge_summaries,
-)
-from resource_registry.clients import dynamodb_client, table_name
+from resource_registry.backfill.reconciler import RegistryReconciler
+from resource_registry.backfill.request import BackfillRequest, Mode
+from resource_registry.backfill.summary import BackfillSummary, merge_summaries
+from resource_registry.clients import table_name
 from resource_registry.dynamodb import describe_botocore_error
 from resource_registry.errors import RegistryError
 
@@ -141,7 +137,7 @@ def reconcile(
     mode: Mode, total_segments: int, console: Console, namespace: str | None = None
 ) -> dict[str, Any]:
     """Run ``mode`` over the table (one namespace, or all) in ``total_segments`` segments."""
-    reconciler = RegistryReconciler(dynamodb_client(), table_name(), layout=service.table_layout())
+    reconciler = RegistryReconciler(service.table())
     requests = [
         BackfillRequest(mode, segment, total_segments, namespace)
         for segment in range(total_segments)

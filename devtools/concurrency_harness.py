@@ -41,10 +41,14 @@ import boto3
 from devtools.local_server import LocalContext, RouteTable, build_event
 from handlers import routes
 from resource_registry import schema, service
-from resource_registry.backfill import BackfillRequest, Mode, RegistryReconciler
+from resource_registry.backfill.reconciler import RegistryReconciler
+from resource_registry.backfill.request import BackfillRequest, Mode
 from resource_registry.clients import CLIENT_CONFIG, dynamodb_client, table_name
+from resource_registry.dynamodb import all_items
 from resource_registry.errors import RegistryError
-from resource_registry.layouts import DEFAULT_SCOPE, FlatLayout, Layout, Scope, StoredResource
+from resource_registry.layouts.base import Layout, StoredResource
+from resource_registry.model import SOLE_NAMESPACE, Namespace
+from resource_registry.table import Table
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -343,12 +347,11 @@ def tag_of(limits: Sequence[dict[str, Any]]) -> tuple[str | None, str]:
 def check_table(
     items: list[dict[str, Any]],
     writes: WriteLog,
-    layout: Layout | None = None,
-    scope: Scope = DEFAULT_SCOPE,
+    layout: Layout,
+    namespace: Namespace = SOLE_NAMESPACE,
 ) -> list[str]:
     """Violations in a full dump of a quiescent table (see the module docstring)."""
-    layout = layout or FlatLayout(None, "")  # type: ignore[arg-type]  # parsing needs no client
-    registry_key = layout.registry_key(scope)
+    registry_key = layout.registry_key(namespace)
     registry: set[str] = set()
     partitions: dict[str, list[dict[str, Any]]] = {}
     for item in items:
@@ -356,7 +359,7 @@ def check_table(
         if key == registry_key:
             registry = set(item.get(schema.ATTR_RESOURCES, {}).get("SS", []))
             continue
-        resource = schema.resource_from_pk(item[schema.PARTITION_KEY]["S"], scope.prefix)
+        resource = schema.resource_from_pk(item[schema.PARTITION_KEY]["S"], namespace.prefix)
         if resource is not None:
             partitions.setdefault(resource, []).append(item)
     stored = {resource: layout.parse(found) for resource, found in partitions.items()}
@@ -399,14 +402,7 @@ def _check_resource(resource: str, stored: StoredResource, writes: WriteLog) -> 
 
 def full_dump(client: Any, name: str) -> list[dict[str, Any]]:
     """Every item of the table, strongly consistent."""
-    items: list[dict[str, Any]] = []
-    scan: dict[str, Any] = {"TableName": name, "ConsistentRead": True}
-    while True:
-        page = client.scan(**scan)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return all_items(client.scan, TableName=name, ConsistentRead=True)
 
 
 @dataclass
@@ -538,8 +534,8 @@ class _Main:
         self._writes_seen = self._uncertain_seen = 0
         self._checker = new_client()
         served = service.store_over(self._checker, name)
-        self.layout, self.scope = served.layout, served.scope
-        self.writes = WriteLog(by_version=self.layout.versions_survive_deletes)
+        self.table, self.namespace = served.table, served.namespace
+        self.writes = WriteLog(by_version=self.table.layout.versions_survive_deletes)
 
     def violation(self, message: str) -> None:
         with self.lock:
@@ -548,10 +544,8 @@ class _Main:
     def reconcile(self, mode: Mode) -> None:
         """Run backfill or prune over and over until stopped."""
         reconciler = RegistryReconciler(
-            new_client(),
-            self.name,
+            Table(new_client(), self.name, self.table.layout),
             page_size=self.config.reconciler_page_size,
-            layout=self.layout,
         )
         runs = 0
         changes: Counter[str] = Counter()
@@ -578,7 +572,7 @@ class _Main:
             self._collect_writes()
             items = full_dump(self._checker, self.name)
         number = self.report.checkpoints + 1
-        for violation in check_table(items, self.writes, self.layout, self.scope):
+        for violation in check_table(items, self.writes, self.table.layout, self.namespace):
             self.violation(f"checkpoint {number}: {violation}")
         self.report.checkpoints = number
 
@@ -656,7 +650,7 @@ def run_harness(config: HarnessConfig) -> HarnessReport:
             for process in writers:
                 process.join(timeout=STARTUP_TIMEOUT_SECONDS)
         main.checkpoint()
-    verifier = RegistryReconciler(new_client(), main.name, layout=main.layout)
+    verifier = RegistryReconciler(Table(new_client(), main.name, main.table.layout))
     verified = verifier.run(BackfillRequest(Mode.VERIFY))
     if verified.drift:
         main.violation(f"verify after the run found drift: {verified.drift}")

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from resource_registry import schema
+from resource_registry import layouts, schema
 
-LAYOUTS = ("flat", "composite", "namespaced")
+LAYOUTS = tuple(layouts.LAYOUTS)
 DEFAULT_NAMESPACE_ID = "dEfAuLt0001"
-# Where each layout's releases keep the version record, and what they write in it.
-VERSION_RECORDS = {
-    "flat": ("SYSTEM#", "1.0.0"),
-    "composite": ("SYSTEM#", "0.8.0"),
-    "namespaced": ("_/SYSTEM#", "0.10.0"),
-}
+# The namespaces a new table of each layout has registered, by id; none where keys carry none.
+REGISTERED_NAMESPACES = {layouts.NAMESPACED.name: {schema.DEFAULT_NAMESPACE: DEFAULT_NAMESPACE_ID}}
 
 
 def create_layout_table(client: Any, name: str, layout: str) -> None:
@@ -48,17 +44,17 @@ def create_layout_table(client: Any, name: str, layout: str) -> None:
         ],
     )
     client.get_waiter("table_exists").wait(TableName=name)
-    partition, version = VERSION_RECORDS[layout]
+    # The version record as the layout's newest release writes it.
+    laid_out = layouts.LAYOUTS[layout]
     client.put_item(
         TableName=name,
         Item={
-            schema.PARTITION_KEY: {"S": partition},
-            schema.SORT_KEY: {"S": schema.VERSION_SORT_KEY},
-            schema.ATTR_SCHEMA_VERSION: {"S": version},
+            **schema.version_record_key(laid_out.version_partition),
+            schema.ATTR_SCHEMA_VERSION: {"S": laid_out.schema_versions[-1]},
         },
     )
-    if layout == "namespaced":
-        add_namespace(client, name, schema.DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_ID)
+    for namespace, namespace_id in REGISTERED_NAMESPACES.get(layout, {}).items():
+        add_namespace(client, name, namespace, namespace_id)
 
 
 def add_namespace(client: Any, table: str, namespace: str, namespace_id: str) -> None:

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from handlers.error_codes import ERROR_CODES
-from handlers.http_api import ETAG_PATTERN
+from handlers.request_parsing import ETAG_PATTERN
 from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, NAMESPACE_PARAMETER, Route
 from handlers.routes import path_parameters as path_parameters_of
 from resource_registry.audit import MAX_PAGE, MIN_PAGE
-from resource_registry.namespaces import MAX_NAMESPACE_LENGTH
 from resource_registry.validation import (
     LIMIT_FIELDS,
     MAX_INTEGER,
     MAX_LIMITS,
+    MAX_NAMESPACE_LENGTH,
     MIN_LIMITS,
     NAME_PATTERN,
     NAME_RULE,

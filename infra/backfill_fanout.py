@@ -14,7 +14,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.nag import acknowledge
-from resource_registry.backfill import SAMPLE_SIZE
+from resource_registry.backfill.summary import SAMPLE_SIZE, SUMMED, TALLIES
 
 DEFAULT_TOTAL_SEGMENTS = 4
 # Segments run at once; DynamoDB spreads a parallel scan's segments over its partitions.
@@ -43,9 +43,11 @@ NEXT_EVENT = {
 # A run's summary holds counts and a bounded sample of names, never every name, so the runs of a
 # segment stay far below Step Functions' 256 KB whatever the registry's size.
 RUN_SUMMARY = "$states.result.Payload"
-COUNTS = "['resources_found', 'added', 'removed', 'unregistered', 'registered_without_defaults']"
-# The Map's output is a list of runs per segment: flatten it and add the runs up, exactly as
-# resource_registry.backfill.merge_summaries does for the local command.
+COUNTS = "[" + ", ".join(f"'{kind}'" for kind in TALLIES) + "]"
+# The Map's output is a list of runs per segment: flatten it and add the runs up. The same merge
+# as resource_registry.backfill.summary.merge_summaries (the local command's), field for field
+# from the same lists; tests/unit/test_backfill_summary.py runs both on the same cases.
+SUMS = "".join(f"\n    '{field}': $sum($runs.{field})," for field in SUMMED)
 MERGED_SUMMARY = f"""(
   $runs := $reduce($states.input, $append, []);
   $counts := {COUNTS};
@@ -54,14 +56,7 @@ MERGED_SUMMARY = f"""(
     'total_segments': $runs[0].total_segments,
     'namespace': $runs[0].namespace,
     'invocations': $count($runs),
-    'items_read': $sum($runs.items_read),
-    'capacity_consumed': $round($sum($runs.capacity_consumed), 1),
-    'resources_found': $sum($runs.resources_found),
-    'added': $sum($runs.added),
-    'removed': $sum($runs.removed),
-    'unregistered': $sum($runs.unregistered),
-    'registered_without_defaults': $sum($runs.registered_without_defaults),
-    'drift': $sum($runs.drift),
+    'capacity_consumed': $round($sum($runs.capacity_consumed), 1),{SUMS}
     'sample': $merge($map($keys($runs[0].sample), function($k) {{
       {{$k: [$sort($distinct([$lookup($runs.sample, $k)]))[[0..{SAMPLE_SIZE - 1}]]]}}
     }})),

@@ -11,8 +11,8 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from resource_registry import service
-from resource_registry.backfill import BackfillRequest, RegistryReconciler
-from resource_registry.clients import dynamodb_client, table_name
+from resource_registry.backfill.reconciler import RegistryReconciler
+from resource_registry.backfill.request import BackfillRequest
 from resource_registry.observability import (
     DRIFT_METRIC,
     DRIFT_MODE_DIMENSION,
@@ -30,7 +30,7 @@ from resource_registry.observability import (
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = BackfillRequest.from_event(event)
-    reconciler = RegistryReconciler(dynamodb_client(), table_name(), layout=service.table_layout())
+    reconciler = RegistryReconciler(service.table())
     summary = reconciler.run(request, remaining_millis=context.get_remaining_time_in_millis)
     for metric, kind in (("ResourcesRegistered", "added"), ("ResourcesPruned", "removed")):
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=summary.total(kind))

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers import routes
-from handlers.http_api import (
-    build_resolver,
-    log_mutation,
+from handlers.http_api import build_resolver, lambda_handler, log_mutation, principal, serve
+from handlers.request_parsing import (
     namespace_store,
     precondition,
-    principal,
     query_parameters,
     resource_parameter,
-    serve,
 )
-from resource_registry.observability import logger, metrics, tracer
+from resource_registry.observability import metrics
 
 app = build_resolver()
 
@@ -38,8 +32,4 @@ def delete_defaults(**_path: str) -> Response[str]:
     return Response(HTTPStatus.NO_CONTENT)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = lambda_handler(app)

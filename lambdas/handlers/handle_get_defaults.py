@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers import routes
 from handlers.http_api import (
     build_resolver,
     defaults_response,
-    namespace_store,
-    none_match,
+    lambda_handler,
     not_modified,
-    query_parameters,
-    resource_parameter,
     serve,
 )
-from resource_registry.observability import logger, metrics, tracer
+from handlers.request_parsing import (
+    namespace_store,
+    none_match,
+    query_parameters,
+    resource_parameter,
+)
 
 app = build_resolver()
 
@@ -35,8 +33,4 @@ def get_defaults(**_path: str) -> Response[str]:
     return defaults_response(defaults)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = lambda_handler(app)

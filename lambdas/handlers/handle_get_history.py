@@ -7,20 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from handlers import routes
-from handlers.http_api import (
-    build_resolver,
-    namespace_store,
-    query_parameters,
-    resource_parameter,
-    serve,
-)
+from handlers.http_api import build_resolver, lambda_handler, serve
+from handlers.request_parsing import namespace_store, query_parameters, resource_parameter
 from resource_registry.audit import DEFAULT_PAGE, MAX_PAGE, MIN_PAGE
 from resource_registry.errors import InvalidInputError
-from resource_registry.observability import logger, metrics, tracer
 
 app = build_resolver()
 
@@ -51,8 +42,4 @@ def page_size(value: str | None) -> int:
     return int(value)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = lambda_handler(app)

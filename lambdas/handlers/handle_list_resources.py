@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from handlers import routes
-from handlers.http_api import build_resolver, namespace_store, query_parameters, serve
+from handlers.http_api import build_resolver, lambda_handler, serve
+from handlers.request_parsing import namespace_store, query_parameters
 from resource_registry.errors import InvalidInputError
-from resource_registry.observability import logger, metrics, tracer
 
 app = build_resolver()
 CONSISTENT_VALUES = {"true": True, "false": False}
@@ -29,8 +24,4 @@ def list_resources(**_path: str) -> dict[str, list[str]]:
     }
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = lambda_handler(app)

@@ -12,7 +12,7 @@ from aws_cdk.assertions import Match
 
 from handlers import routes
 from handlers.error_codes import ERROR_CODES
-from handlers.http_api import parse_set_request
+from handlers.request_parsing import parse_set_request
 from resource_registry.errors import InvalidInputError
 from resource_registry.validation import MAX_INTEGER, MAX_LIMITS
 from tests.infra.conftest import HANDLERS, Synthesized, synthesize

@@ -10,11 +10,14 @@ import pytest
 from devtools.dynamodb_local import DynamoDBLocal
 from devtools.layout_tables import DEFAULT_NAMESPACE_ID, add_namespace, create_layout_table
 from handlers import handle_backfill
-from resource_registry import schema, service
-from resource_registry.backfill import SAMPLE_SIZE, BackfillRequest, Mode, RegistryReconciler
+from resource_registry import layouts, schema, service
+from resource_registry.backfill.reconciler import RegistryReconciler
+from resource_registry.backfill.request import BackfillRequest, Mode
+from resource_registry.backfill.summary import SAMPLE_SIZE
 from resource_registry.errors import InvalidContinuationError, InvalidInputError
 from resource_registry.model import Limit
 from resource_registry.store import RegistryStore
+from resource_registry.table import Table as ServedTable
 from tests.conftest import Table
 
 pytestmark = pytest.mark.integration
@@ -56,9 +59,7 @@ def legacy_table(local_table: Table) -> Table:
 
 
 def run(table: Table, mode: Mode, **options: Any) -> Any:
-    reconciler = RegistryReconciler(
-        table.client, table.name, page_size=options.pop("page_size", None)
-    )
+    reconciler = RegistryReconciler(table.served, page_size=options.pop("page_size", None))
     return reconciler.run(BackfillRequest(mode, **options))
 
 
@@ -127,9 +128,7 @@ def test_prune_removes_only_names_without_limits(legacy_table: Table) -> None:
 
 
 def test_resumed_runs_find_every_resource_exactly_once(legacy_table: Table) -> None:
-    reconciler = RegistryReconciler(
-        legacy_table.client, legacy_table.name, safety_margin_millis=1, page_size=7
-    )
+    reconciler = RegistryReconciler(legacy_table.served, safety_margin_millis=1, page_size=7)
     request = BackfillRequest(Mode.BACKFILL)
     found: list[str] = []
     invocations = 0
@@ -163,7 +162,8 @@ def test_the_union_of_segments_is_one_full_scan(legacy_table: Table) -> None:
 def test_backfill_does_not_resurrect_a_resource_deleted_during_the_scan(
     legacy_table: Table, dynamodb_local: DynamoDBLocal
 ) -> None:
-    deleter = RegistryStore(dynamodb_local.client(), legacy_table.name)  # outside the hooks' reach
+    # Outside the hooks' reach: a client of its own.
+    deleter = RegistryStore(ServedTable(dynamodb_local.client(), legacy_table.name, layouts.FLAT))
     victim = LEGACY[0]
 
     def delete_after_the_scan(**_: Any) -> None:
@@ -187,7 +187,8 @@ def test_prune_never_removes_a_resource_that_a_racing_set_gave_defaults(
         UpdateExpression="ADD resources :names",
         ExpressionAttributeValues={":names": {"SS": ["racer", "legacy-racer"]}},
     )
-    writer = RegistryStore(dynamodb_local.client(), local_table.name)  # outside the hooks' reach
+    # Outside the hooks' reach: a client of its own.
+    writer = RegistryStore(ServedTable(dynamodb_local.client(), local_table.name, layouts.FLAT))
     raced: list[str] = []
 
     def set_during_prune(params: dict[str, Any], **_: Any) -> None:
@@ -267,9 +268,7 @@ def test_bad_events_are_refused_with_a_message(event: Any) -> None:
 
 
 def test_a_token_belongs_to_its_segment(legacy_table: Table) -> None:
-    reconciler = RegistryReconciler(
-        legacy_table.client, legacy_table.name, safety_margin_millis=1, page_size=5
-    )
+    reconciler = RegistryReconciler(legacy_table.served, safety_margin_millis=1, page_size=5)
     summary = reconciler.run(BackfillRequest(Mode.VERIFY, 1, 2), remaining_millis=lambda: 0)
     assert summary.continuation is not None
     with pytest.raises(InvalidContinuationError, match="segment 1 of 2"):
@@ -323,8 +322,7 @@ def test_resumed_runs_go_through_every_namespace_finding_each_resource_once(
                     "GSI4SK": {"S": schema.resource_pk(resource, prefix)},
                 },
             )
-    layout = service.store_over(client, name).layout
-    reconciler = RegistryReconciler(client, name, page_size=1, layout=layout)
+    reconciler = RegistryReconciler(service.table_over(client, name), page_size=1)
 
     # When a backfill runs out of time after every page and is resumed until done
     request = BackfillRequest(Mode.BACKFILL)

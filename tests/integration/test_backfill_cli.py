@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from devtools import backfill_cli
-from resource_registry.backfill import BackfillSummary
+from resource_registry.backfill.summary import BackfillSummary
 from resource_registry.model import Limit
 from tests.conftest import Table
 from tests.integration.test_backfill import LEGACY, write_legacy_limits, write_noise

@@ -17,7 +17,8 @@ from devtools.dynamodb_local import DynamoDBLocal
 from devtools.layout_tables import DEFAULT_NAMESPACE_ID, add_namespace, create_layout_table
 from handlers import handle_backfill
 from resource_registry import schema, service
-from resource_registry.backfill import SAMPLE_SIZE, RegistryReconciler
+from resource_registry.backfill.reconciler import RegistryReconciler
+from resource_registry.backfill.summary import SAMPLE_SIZE
 from tests.conftest import Table
 from tests.infra.conftest import synthesize
 from tests.infra.test_backfill_fanout import FUNCTION_ARN, definition

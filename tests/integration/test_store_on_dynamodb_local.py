@@ -17,6 +17,7 @@ from resource_registry.errors import (
     ResourceNotFoundError,
 )
 from resource_registry.model import Limit
+from resource_registry.repairs import RegistryRepairs
 from resource_registry.retry import RetryPolicy
 from resource_registry.store import RegistryStore
 from tests.conftest import Table
@@ -53,7 +54,7 @@ def test_a_failed_set_transaction_leaves_the_old_state(local_table: Table) -> No
     local_table.store.set_defaults("gpt-4", limits_of("old", 3))
     before = local_table.items()
     fail_every_transaction(local_table.client)
-    store = RegistryStore(local_table.client, local_table.name, NO_WAIT)
+    store = RegistryStore(local_table.served, retry_policy=NO_WAIT)
     with pytest.raises(ConcurrentUpdateError):
         store.set_defaults("gpt-4", limits_of("new", 2))
     with pytest.raises(ConcurrentUpdateError):
@@ -66,7 +67,7 @@ def test_a_failed_delete_transaction_leaves_the_old_state(local_table: Table) ->
     before = local_table.items()
     fail_every_transaction(local_table.client)
     with pytest.raises(ConcurrentUpdateError):
-        RegistryStore(local_table.client, local_table.name, NO_WAIT).delete_defaults("gpt-4")
+        RegistryStore(local_table.served, retry_policy=NO_WAIT).delete_defaults("gpt-4")
     assert local_table.items() == before
 
 
@@ -140,7 +141,7 @@ def test_a_resource_with_more_limits_than_one_transaction_takes_can_be_deleted(
                 "refill_period_seconds": {"N": "1"},
             }
         )
-    local_table.store.register_existing({"crowded": "l000"})
+    RegistryRepairs(local_table.served).register_existing({"crowded": "l000"})
     between_chunks: list[bool] = []
     local_table.client.meta.events.register(
         "after-call.dynamodb.TransactWriteItems",

@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from devtools.dynamodb_local import running
+from resource_registry.dynamodb import all_items
 from tests.support.zae_limiter import VERSIONS, ZaeLimiter
 
 RPM = {"name": "rpm", "capacity": 100, "refill_period_seconds": 60}
@@ -87,14 +88,8 @@ NAMESPACE_STEPS: list[dict[str, Any]] = [
 
 
 def scan(limiter: ZaeLimiter, client: Any) -> dict[tuple[str, str], dict[str, Any]]:
-    items: dict[tuple[str, str], dict[str, Any]] = {}
-    request: dict[str, Any] = {"TableName": limiter.table_name, "ConsistentRead": True}
-    while True:
-        page = client.scan(**request)
-        items.update({(item["PK"]["S"], item["SK"]["S"]): item for item in page["Items"]})
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = all_items(client.scan, TableName=limiter.table_name, ConsistentRead=True)
+    return {(item["PK"]["S"], item["SK"]["S"]): item for item in items}
 
 
 def walk(version: str, endpoint: str, client: Any) -> None:

@@ -16,7 +16,7 @@ import pytest
 from devtools.dynamodb_local import DynamoDBLocal
 from handlers import handle_backfill
 from resource_registry import schema, service
-from resource_registry.detection import detect_layout
+from resource_registry.detection import detect_table
 from tests.conftest import api_call
 from tests.support.zae_limiter import VERSIONS, ZaeLimiter
 
@@ -103,9 +103,9 @@ def test_backfill_restores_a_registry_zae_limiter_lost(zae: ZaeLimiter) -> None:
     for name in names:
         zae.set_resource_defaults(name, [RPM])
     # Given the registry item gone (as after a crash between zae-limiter's two writes)
-    scope = service.namespaces().resolve(schema.DEFAULT_NAMESPACE)
-    table = service.table_layout()
-    table.client.delete_item(TableName=table.table_name, Key=schema.registry_key(scope.prefix))
+    namespace = service.namespaces().resolve(schema.DEFAULT_NAMESPACE)
+    table = service.table()
+    table.client.delete_item(TableName=table.name, Key=schema.registry_key(namespace.prefix))
     assert api_call("GET", "/resources")["json"] == {"resources": []}
 
     # When verify, then backfill, run as the state machine runs them
@@ -230,7 +230,7 @@ def test_zae_limiters_purge_finds_everything_the_service_wrote_in_a_namespace(
         put = api_call("PUT", defaults_path(resource, "tenant-a"), body={"limits": [RPM]})
         assert put["statusCode"] == 200
     assert api_call("DELETE", defaults_path("claude-3", "tenant-a"))["statusCode"] == 204
-    client = service.table_layout().client
+    client = service.table().client
 
     def items_under(namespace: str) -> list[Any]:
         items = client.scan(TableName=zae_017.table_name, ConsistentRead=True)["Items"]
@@ -295,7 +295,7 @@ def test_our_events_in_a_namespace_carry_its_retention_and_gsi4_keys(zae_017: Za
     (event,) = zae_017.get_audit_events("$RESOURCE:openai/gpt-4", namespace="tenant-a")
     assert (event["action"], event["resource"]) == ("limits_set", "openai/gpt-4")
     assert zae_017.get_audit_events("$RESOURCE:openai/gpt-4") == []  # not in default
-    client = service.table_layout().client
+    client = service.table().client
     items = client.scan(TableName=zae_017.table_name, ConsistentRead=True)["Items"]
     (item,) = [i for i in items if i["PK"]["S"] == f"{namespace_id}/AUDIT#$RESOURCE:openai/gpt-4"]
     assert item["GSI4PK"] == {"S": namespace_id}
@@ -318,4 +318,4 @@ def test_a_table_create_table_alone_made_is_served_as_its_release_lays_it_out(
     limiter.create_table()
     client = dynamodb_local.client()
     assert client.scan(TableName=limiter.table_name)["Count"] == 0
-    assert detect_layout(client, limiter.table_name, None).name == layout
+    assert detect_table(client, limiter.table_name, None).layout.name == layout

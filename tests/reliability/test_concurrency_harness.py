@@ -22,7 +22,7 @@ from devtools.concurrency_harness import (
     run_harness,
     tag_of,
 )
-from resource_registry import schema
+from resource_registry import layouts, schema
 from tests.conftest import Table
 
 pytestmark = pytest.mark.integration
@@ -117,7 +117,7 @@ def answered(*claims: tuple[str, int, str]) -> WriteLog:
 
 def test_a_consistent_table_passes_the_checkpoint() -> None:
     items = dump(["a", "b"], {"a": ("w01-n3", 2, 4), "b": ("w02-n9", 1, 1)})
-    assert check_table(items, answered(("a", 4, "w01-n3"), ("b", 1, "w02-n9"))) == []
+    assert check_table(items, answered(("a", 4, "w01-n3"), ("b", 1, "w02-n9")), layouts.FLAT) == []
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,9 @@ def test_a_consistent_table_passes_the_checkpoint() -> None:
 def test_the_checkpoint_finds_each_kind_of_damage(
     registry: list[str], writes: dict[str, tuple[str, int, int]], stale: int | None, words: str
 ) -> None:
-    violations = check_table(dump(registry, writes, stale), answered(("a", 4, "w01-n3")))
+    violations = check_table(
+        dump(registry, writes, stale), answered(("a", 4, "w01-n3")), layouts.FLAT
+    )
     assert len(violations) == 1 and words in violations[0]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from devtools.local_server import LocalApiServer
-from handlers import handle_set_defaults, http_api
+from handlers import handle_set_defaults, request_parsing
 from tests.conftest import Table
 from tests.reliability.conftest import HttpAnswer, send
 
@@ -28,7 +28,7 @@ def test_two_requests_in_flight_at_once_are_each_answered_and_applied_for_themse
 ) -> None:
     # If the server lets two invocations run at once, they meet here, inside the handler.
     meet = threading.Barrier(2, timeout=1)
-    resource_parameter = http_api.resource_parameter
+    resource_parameter = request_parsing.resource_parameter
 
     def rendezvous(event: Any) -> str:
         with contextlib.suppress(threading.BrokenBarrierError):

@@ -68,7 +68,7 @@ def test_a_transaction_that_fails_writes_no_event(moto_table: Table) -> None:
     def cancel(**_: Any) -> None:
         raise RuntimeError("cancelled before DynamoDB saw it")
 
-    service.table_layout()
+    service.table()
     clients.dynamodb_client().meta.events.register(
         "before-call.dynamodb.TransactWriteItems", cancel
     )

@@ -37,7 +37,7 @@ def calls(moto_table: Table) -> CallCounter:
 
     The table's layout is found first, as a cold start does once per process.
     """
-    service.table_layout()
+    service.table()
     return CallCounter(clients.dynamodb_client())
 
 

@@ -76,7 +76,7 @@ def test_list_is_one_get_item_with_the_asked_consistency(
 ) -> None:
     from resource_registry import service
 
-    client = service.default_store()._client  # the handler's own client
+    client = service.default_store().table.client  # the handler's own client
     counter = CallCounter(client)
     seen: list[bool] = []
     client.meta.events.register(

@@ -16,9 +16,12 @@ import pytest
 from moto import mock_aws
 
 from resource_registry import clients, schema, service
-from resource_registry.detection import detect_layout
+from resource_registry.detection import detect_table
 from resource_registry.errors import UnsupportedTableError
-from resource_registry.layouts import CompositeLayout, FlatLayout, NamespacedLayout, StoredResource
+from resource_registry.layouts.base import StoredResource
+from resource_registry.layouts.composite import CompositeLayout
+from resource_registry.layouts.flat import FlatLayout
+from resource_registry.layouts.namespaced import NamespacedLayout
 from resource_registry.model import Limit
 from tests.conftest import REGION, CallCounter, api_call
 
@@ -257,7 +260,7 @@ def test_a_zae_limiter_write_between_the_read_and_the_commit_is_caught(
             zae_table.zae_limiter_set("gpt-4", {"rpm": (7, 7, 1)})
 
     # When zae-limiter rewrites the item right after the PUT's own read (its ETag still matched)
-    service.table_layout()
+    service.table()
     clients.dynamodb_client().meta.events.register(
         "after-call.dynamodb.GetItem", zae_limiter_writes_after_our_read
     )
@@ -276,7 +279,7 @@ def test_a_get_is_one_get_item_and_a_set_one_get_item_and_one_transaction(
     zae_table: ZaeTable,
 ) -> None:
     # Once per process: the layout, the namespace's id, its audit retention.
-    service.table_layout()
+    service.table()
     service.audit_trail().retention_days(service.namespaces().resolve("default"))
     counter = CallCounter(clients.dynamodb_client())
     assert put("gpt-4", [RPM, TPM])["statusCode"] == 200
@@ -372,7 +375,7 @@ def test_the_layout_is_detected(
 ) -> None:
     for pk, sk, attributes in items:
         moto_table.put_raw({"PK": {"S": pk}, "SK": {"S": sk}, **attributes})
-    assert type(detect_layout(moto_table.client, moto_table.name, None)) is expected
+    assert type(detect_table(moto_table.client, moto_table.name, None).layout) is expected
 
 
 @pytest.mark.parametrize(
@@ -413,7 +416,7 @@ def test_a_table_without_data_is_told_by_its_indexes(
         AttributeDefinitions=attributes,
         **({"GlobalSecondaryIndexes": secondary} if secondary else {}),
     )
-    assert type(detect_layout(moto_table.client, name, None)) is expected
+    assert type(detect_table(moto_table.client, name, None).layout) is expected
 
 
 @pytest.mark.parametrize(
@@ -422,7 +425,7 @@ def test_a_table_without_data_is_told_by_its_indexes(
 def test_an_unknown_schema_is_refused_naming_it(moto_table: Any, pk: str, version: str) -> None:
     moto_table.put_raw({"PK": {"S": pk}, "SK": {"S": "#VERSION"}, "schema_version": {"S": version}})
     with pytest.raises(UnsupportedTableError, match=version.replace(".", r"\.")):
-        detect_layout(moto_table.client, moto_table.name, None)
+        detect_table(moto_table.client, moto_table.name, None)
     answer = api_call("GET", "/resources")
     assert (answer["statusCode"], answer["json"]["code"]) == (503, "UnsupportedTable")
     assert version in answer["json"]["message"]

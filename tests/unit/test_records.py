@@ -10,27 +10,23 @@ from typing import Final
 import pytest
 
 import resource_registry
+from handlers.request_parsing import EntityTags
 from handlers.routes import Route
 from resource_registry.audit import AuditEvent, HistoryPage
-from resource_registry.backfill import (
-    BackfillRequest,
-    BackfillSummary,
-    Drift,
-    Mode,
-    NamespaceTally,
-    Tally,
-)
-from resource_registry.layouts import Scope, StoredResource
-from resource_registry.model import Limit, NoneMatch, Precondition, ResourceDefaults
+from resource_registry.backfill.request import BackfillRequest, Mode
+from resource_registry.backfill.summary import BackfillSummary, Drift, NamespaceTally, Tally
+from resource_registry.layouts.base import StoredResource
+from resource_registry.model import Limit, Namespace, NoneMatch, Precondition, ResourceDefaults
 from resource_registry.records import FrozenRecordError, MutableRecord, Record
 from resource_registry.retry import RetryPolicy
+from resource_registry.table import Table
 
 RECORDS: tuple[type[Record], ...] = (
     Limit,
     Precondition,
     NoneMatch,
     ResourceDefaults,
-    Scope,
+    Namespace,
     StoredResource,
     AuditEvent,
     HistoryPage,
@@ -41,6 +37,8 @@ RECORDS: tuple[type[Record], ...] = (
     NamespaceTally,
     Drift,
     BackfillSummary,
+    Table,
+    EntityTags,
 )
 
 
@@ -159,7 +157,7 @@ def test_backfill_requests_and_drift_are_values() -> None:
 
 
 def test_every_record_of_the_functions_is_checked_above() -> None:
-    for module in pkgutil.iter_modules(resource_registry.__path__, "resource_registry."):
+    for module in pkgutil.walk_packages(resource_registry.__path__, "resource_registry."):
         importlib.import_module(module.name)
 
     def subclasses(base: type[Record]) -> set[type[Record]]:

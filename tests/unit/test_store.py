@@ -186,7 +186,7 @@ def test_retries_stop_once_the_time_budget_is_spent(moto_table: Table) -> None:
     # Every transaction loses; each pause costs 3 s of a 4 s budget, so the third try never starts.
     now = [0.0]
     policy = RetryPolicy(sleep=lambda _: now.__setitem__(0, now[0] + 3.0), clock=lambda: now[0])
-    store = RegistryStore(moto_table.client, moto_table.name, policy)
+    store = RegistryStore(moto_table.served, retry_policy=policy)
     counter = CallCounter(moto_table.client)
     moto_table.client.meta.events.register(
         "provide-client-params.dynamodb.TransactWriteItems",

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any, Final
 from resource_registry import schema
 from resource_registry.dynamodb import call_dynamodb
 from resource_registry.errors import InvalidInputError
-from resource_registry.layouts import Action, FlatLayout, Layout, Scope
-from resource_registry.model import Limit
+from resource_registry.layouts.base import Action
+from resource_registry.model import Limit, Namespace
 from resource_registry.records import Record
 from resource_registry.ulid import is_ulid, new_ulid
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    from resource_registry.table import Table
 
 DEFAULT_RETENTION_DAYS = 90
 SECONDS_PER_DAY = 86_400
@@ -80,22 +80,14 @@ class HistoryPage(Record):
 class AuditTrail:
     """Builds the audit event of a change and reads a resource's events, over one table."""
 
-    def __init__(
-        self,
-        client: DynamoDBClient,
-        table_name: str,
-        layout: Layout,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._table_name = table_name
-        self._layout = layout
+    def __init__(self, table: Table, clock: Callable[[], float] = time.time) -> None:
+        self._table = table
         self._clock = clock
         self._retention_days: dict[str, int] = {}
 
     def event_action(
         self,
-        scope: Scope,
+        namespace: Namespace,
         resource: str,
         action: str,
         principal: str | None,
@@ -104,12 +96,13 @@ class AuditTrail:
         """The Put of one audit event, for the change's own transaction."""
         now = self._clock()
         event_id = new_ulid(int(now * 1000))
-        pk = schema.audit_pk(resource, scope.prefix)
+        layout = self._table.layout
+        pk = schema.audit_pk(resource, namespace.prefix)
         details: dict[str, Any] = {}
         if limits:
-            shown = [limit.to_dict(self._layout.stores_burst) for limit in limits]
+            shown = [layout.shown(limit) for limit in limits]
             details["limits"] = {"L": [{"M": _typed(limit)} for limit in shown]}
-        ttl = int(now) + self.retention_days(scope) * SECONDS_PER_DAY
+        ttl = int(now) + self.retention_days(namespace) * SECONDS_PER_DAY
         item: dict[str, Any] = {
             schema.PARTITION_KEY: {"S": pk},
             schema.SORT_KEY: {"S": schema.audit_sk(event_id)},
@@ -121,38 +114,40 @@ class AuditTrail:
             schema.ATTR_RESOURCE: {"S": resource},
             schema.ATTR_DETAILS: {"M": details},
             schema.ATTR_TTL: {"N": str(ttl)},
+            **layout.audit_keys(namespace, pk),
         }
-        if self._layout.namespaced:
-            # As zae-limiter writes them, so that its purge_namespace finds them.
-            item[schema.GSI4_PARTITION_KEY] = {"S": scope.namespace_id or ""}
-            item[schema.GSI4_SORT_KEY] = {"S": pk}
-        return {"Put": {"TableName": self._table_name, "Item": item}}
+        return {"Put": {"TableName": self._table.name, "Item": item}}
 
-    def retention_days(self, scope: Scope) -> int:
+    def retention_days(self, namespace: Namespace) -> int:
         """The namespace's audit retention: its system config's, else 90 days (read once)."""
-        if isinstance(self._layout, FlatLayout):
-            return DEFAULT_RETENTION_DAYS  # zae-limiter 0.6-0.7 keep every event 90 days
-        if scope.prefix not in self._retention_days:
+        key = self._table.layout.audit_retention_key(namespace)
+        if key is None:
+            return DEFAULT_RETENTION_DAYS
+        if namespace.prefix not in self._retention_days:
             response = call_dynamodb(
-                self._client.get_item,
-                TableName=self._table_name,
-                Key=schema.system_config_key(scope.prefix),
+                self._table.client.get_item,
+                TableName=self._table.name,
+                Key=key,
                 ProjectionExpression="#days",
                 ExpressionAttributeNames={"#days": schema.ATTR_AUDIT_RETENTION_DAYS},
             )
             days = response.get("Item", {}).get(schema.ATTR_AUDIT_RETENTION_DAYS, {}).get("N")
-            self._retention_days[scope.prefix] = int(days) if days else DEFAULT_RETENTION_DAYS
-        return self._retention_days[scope.prefix]
+            self._retention_days[namespace.prefix] = int(days) if days else DEFAULT_RETENTION_DAYS
+        return self._retention_days[namespace.prefix]
 
     def history(
-        self, scope: Scope, resource: str, limit: int = DEFAULT_PAGE, cursor: str | None = None
+        self,
+        namespace: Namespace,
+        resource: str,
+        limit: int = DEFAULT_PAGE,
+        cursor: str | None = None,
     ) -> HistoryPage:
         """One page of a resource's events, newest first: one Query."""
         if not MIN_PAGE <= limit <= MAX_PAGE:
             raise InvalidInputError(f"limit must be {MIN_PAGE} to {MAX_PAGE}")
-        pk = schema.audit_pk(resource, scope.prefix)
+        pk = schema.audit_pk(resource, namespace.prefix)
         query: dict[str, Any] = {
-            "TableName": self._table_name,
+            "TableName": self._table.name,
             "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :events)",
             "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY, "#sk": schema.SORT_KEY},
             "ExpressionAttributeValues": {
@@ -169,7 +164,7 @@ class AuditTrail:
                 schema.PARTITION_KEY: {"S": pk},
                 schema.SORT_KEY: {"S": schema.audit_sk(_event_of(cursor))},
             }
-        response = call_dynamodb(self._client.query, **query)
+        response = call_dynamodb(self._table.client.query, **query)
         items = response.get("Items", [])
         events = tuple(_event(item) for item in items[:limit])
         next_cursor = None

@@ -8,7 +8,7 @@ retry loop (retry.py) turns into a fresh try; anything else re-raises as it is.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from botocore.exceptions import (
@@ -86,6 +86,21 @@ def call_dynamodb(method: Callable[..., T], **kwargs: Any) -> T:
         raise
     except BotoCoreError as error:
         raise ServiceUnavailableError(describe_botocore_error(error)) from error
+
+
+def pages(method: Callable[..., Any], **request: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a Query or Scan, each read from where the one before stopped."""
+    while True:
+        page: dict[str, Any] = call_dynamodb(method, **request)
+        yield page
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def all_items(method: Callable[..., Any], **request: Any) -> list[dict[str, Any]]:
+    """The items of every page of a Query or Scan."""
+    return [item for page in pages(method, **request) for item in page.get("Items", [])]
 
 
 def describe_botocore_error(error: BotoCoreError) -> str:

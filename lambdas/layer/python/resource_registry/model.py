@@ -4,7 +4,32 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from resource_registry import schema
 from resource_registry.records import Record
+
+
+class Namespace(Record):
+    """One namespace of a table: its name and, where keys carry one (zae-limiter 0.10 and later),
+    its id."""
+
+    __slots__ = ("name", "namespace_id")
+    name: Final[str]
+    namespace_id: Final[str | None]
+
+    def __init__(
+        self, name: str = schema.DEFAULT_NAMESPACE, namespace_id: str | None = None
+    ) -> None:
+        self.name = name
+        self.namespace_id = namespace_id
+
+    @property
+    def prefix(self) -> str:
+        """What every key of the namespace starts with."""
+        return schema.namespace_prefix(self.namespace_id)
+
+
+# The one namespace of a table whose layout has no namespaces: "default", keys without a prefix.
+SOLE_NAMESPACE = Namespace()
 
 
 class Limit(Record):
@@ -26,14 +51,15 @@ class Limit(Record):
         self.refill_amount = refill_amount
         self.refill_period_seconds = refill_period_seconds
 
-    def to_dict(self, with_burst: bool = True) -> dict[str, Any]:
-        """The limit as the API shows it; ``with_burst`` False where the table stores no burst."""
-        shown: dict[str, Any] = {"name": self.name, "capacity": self.capacity}
-        if with_burst:
-            shown["burst"] = self.burst
-        shown["refill_amount"] = self.refill_amount
-        shown["refill_period_seconds"] = self.refill_period_seconds
-        return shown
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, in the order the API shows them (a layout may leave burst out)."""
+        return {
+            "name": self.name,
+            "capacity": self.capacity,
+            "burst": self.burst,
+            "refill_amount": self.refill_amount,
+            "refill_period_seconds": self.refill_period_seconds,
+        }
 
 
 class Precondition(Record):
@@ -70,13 +96,13 @@ class NoneMatch(Record):
 class ResourceDefaults(Record):
     """A resource's whole set of default limits, sorted by name, and the ETag it was read at."""
 
-    __slots__ = ("resource", "limits", "version", "etag", "stores_burst")
+    __slots__ = ("resource", "limits", "version", "etag", "shown")
     resource: Final[str]
     limits: Final[tuple[Limit, ...]]
     version: Final[int]
     etag: Final[str]
-    # False where the table keeps no burst (zae-limiter 0.10 and later): the API omits it.
-    stores_burst: Final[bool]
+    # The limits as the table's layout shows them (without burst where it keeps none).
+    shown: Final[tuple[dict[str, Any], ...]]
 
     def __init__(
         self,
@@ -84,17 +110,14 @@ class ResourceDefaults(Record):
         limits: tuple[Limit, ...],
         version: int,
         etag: str,
-        stores_burst: bool = True,
+        shown: tuple[dict[str, Any], ...] | None = None,
     ) -> None:
         self.resource = resource
         self.limits = limits
         self.version = version
         self.etag = etag
-        self.stores_burst = stores_burst
+        self.shown = tuple(limit.to_dict() for limit in limits) if shown is None else shown
 
     def to_dict(self) -> dict[str, Any]:
         """The body the API answers with."""
-        return {
-            "resource": self.resource,
-            "limits": [limit.to_dict(self.stores_burst) for limit in self.limits],
-        }
+        return {"resource": self.resource, "limits": list(self.shown)}

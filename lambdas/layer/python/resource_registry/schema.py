@@ -144,12 +144,10 @@ def audit_sk(event_id: str) -> str:
     return f"{AUDIT_SORT_PREFIX}{event_id}"
 
 
-def schema_version_keys() -> tuple[Key, Key]:
-    """Where zae-limiter keeps its version record: namespaced tables first, then older ones."""
-    return (
-        _key(system_pk(namespace_prefix(RESERVED_NAMESPACE)), VERSION_SORT_KEY),
-        _key(system_pk(), VERSION_SORT_KEY),
-    )
+def version_record_key(partition: str) -> Key:
+    """The key of zae-limiter's version record in ``partition`` (SYSTEM#, or _/SYSTEM# on
+    namespaced tables)."""
+    return _key(partition, VERSION_SORT_KEY)
 
 
 def namespace_pk() -> str:

@@ -19,6 +19,8 @@ RESOURCE_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-/:]{0,63}")
 RESOURCE_NAME_RULE = "1 to 64 characters: a letter, then letters, digits, '_', '.', '-', '/' or ':'"
 # zae-limiter's own infrastructure limit (DynamoDB write capacity per partition).
 RESERVED_LIMIT_NAMES = frozenset({"wcu"})
+# zae-limiter's longest namespace name.
+MAX_NAMESPACE_LENGTH = 64
 MIN_LIMITS = 1
 MAX_LIMITS = 40
 # JSON clients (JavaScript among them) lose precision above 2**53 - 1.

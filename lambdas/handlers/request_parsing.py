@@ -1,0 +1,224 @@
+"""What a request says, parsed and checked: its path's names, its query, its JSON body and its
+conditional headers. Each refusal is an HttpError or a domain error saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from http import HTTPStatus
+from typing import Any, Final
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from handlers.error_codes import EdgeErrorCode
+from handlers.routes import JSON_MEDIA_TYPE, NAMESPACE_PARAMETER
+from resource_registry import schema, service
+from resource_registry.errors import InvalidInputError, PreconditionFailedError
+from resource_registry.model import Limit, NoneMatch, Precondition
+from resource_registry.records import Record
+from resource_registry.store import RegistryStore
+from resource_registry.validation import parse_limits, validate_resource_name
+
+# 40 limits of the longest names and largest numbers fit in about 9 KB.
+MAX_BODY_BYTES = 64 * 1024
+# A valid body nests three levels ({"limits": [{...}]}); json's own limit varies with the stack.
+MAX_NESTING = 16
+# An ETag this API issues: strong, quoted, a version and a digest of the limits.
+ETAG_PATTERN = re.compile(r'"(\d{1,20}-[0-9a-f]{12})"')
+WEAK_PREFIX = "W/"
+
+
+class HttpError(Exception):
+    """A request the HTTP edge refuses before it reaches the domain."""
+
+    def __init__(self, status: HTTPStatus, code: EdgeErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def namespace_store(event: APIGatewayProxyEvent) -> RegistryStore:
+    """The store of the request's namespace (``default`` without the /namespaces prefix)."""
+    parameters = event.path_parameters or {}
+    return service.store_for(parameters.get(NAMESPACE_PARAMETER, schema.DEFAULT_NAMESPACE))
+
+
+def parse_json_body(event: APIGatewayProxyEvent) -> Any:
+    """The request's JSON body, or HttpError/InvalidInputError saying what is wrong with it."""
+    content_type = event.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != JSON_MEDIA_TYPE:
+        raise HttpError(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            EdgeErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Type must be {JSON_MEDIA_TYPE}",
+        )
+    if not event.body:
+        raise InvalidInputError("the request body is empty; send a JSON object")
+    try:
+        text = event.decoded_body or ""
+    except (ValueError, UnicodeError):
+        raise InvalidInputError("the request body is not valid base64-encoded UTF-8") from None
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        raise HttpError(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            EdgeErrorCode.CONTENT_TOO_LARGE,
+            f"the request body is over {MAX_BODY_BYTES} bytes",
+        )
+    if _nesting_depth(text) > MAX_NESTING:
+        raise InvalidInputError(
+            f"the request body is nested too deeply (over {MAX_NESTING} levels)"
+        )
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError, UnicodeError) as error:
+        raise InvalidInputError(f"the request body is not valid JSON: {_describe(error)}") from None
+
+
+def parse_set_request(body: Any, resource: str) -> tuple[Limit, ...]:
+    """The limits of a PUT body ``{"limits": [...]}``; a ``resource`` field must match the path."""
+    if not isinstance(body, dict):
+        raise InvalidInputError('the request body must be a JSON object: {"limits": [...]}')
+    unknown = sorted(str(field) for field in body if field not in ("limits", "resource"))
+    if unknown:
+        raise InvalidInputError(
+            f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: 'limits'"
+        )
+    if "limits" not in body:
+        raise InvalidInputError("the request body is missing 'limits'")
+    if "resource" in body and body["resource"] != resource:
+        raise InvalidInputError("'resource' in the body differs from the resource in the path")
+    return parse_limits(body["limits"])
+
+
+def resource_parameter(event: APIGatewayProxyEvent) -> str:
+    """The path's resource name, decoded and validated.
+
+    API Gateway keeps ``path`` percent-encoded but decodes ``pathParameters``; the router
+    matches the former, so the name comes from the latter.
+    """
+    return validate_resource_name((event.path_parameters or {}).get("resource"))
+
+
+class EntityTags(Record):
+    """An If-Match or If-None-Match header: ``*``, or a list of entity tags."""
+
+    __slots__ = ("star", "issued", "foreign")
+    star: Final[bool]  # the header is ``*``: any state of the resource
+    issued: Final[frozenset[str]]  # the ETag tokens of the list that this API issues
+    foreign: Final[tuple[str, ...]]  # the list's other members, as sent
+
+    def __init__(self, star: bool, issued: frozenset[str], foreign: tuple[str, ...]) -> None:
+        self.star = star
+        self.issued = issued
+        self.foreign = foreign
+
+
+def entity_tags(header: str, weak_matches: bool) -> EntityTags:
+    """Parse an entity-tag list (RFC 9110 8.8.3). With ``weak_matches`` (If-None-Match compares
+    weakly) ``W/"3-..."`` names the same state as ``"3-..."``; otherwise a weak tag is foreign."""
+    if header.strip() == "*":
+        return EntityTags(True, frozenset(), ())
+    issued: set[str] = set()
+    foreign: list[str] = []
+    for member in header.split(","):
+        tag = member.strip()
+        compared = tag.removeprefix(WEAK_PREFIX) if weak_matches else tag
+        match = ETAG_PATTERN.fullmatch(compared)
+        if match:
+            issued.add(match.group(1))
+        else:
+            foreign.append(tag)
+    return EntityTags(False, frozenset(issued), tuple(foreign))
+
+
+def precondition(event: APIGatewayProxyEvent) -> Precondition | None:
+    """What If-Match requires of the resource, None without the header.
+
+    ``*`` requires defaults to exist; a list of ETags requires one of their versions. Weak ETags
+    never match (If-Match compares strongly), and neither does anything this API did not issue.
+    """
+    header = event.headers.get("if-match")
+    if header is None:
+        return None
+    tags = entity_tags(header, weak_matches=False)
+    if tags.star:
+        return Precondition()
+    if tags.foreign:
+        raise PreconditionFailedError(
+            f"If-Match {tags.foreign[0][:80]!r} matches no ETag this API issues "
+            '(quoted, as a GET answers it, e.g. "3-5d41402abc4b")'
+        )
+    return Precondition(tags.issued)
+
+
+def none_match(event: APIGatewayProxyEvent) -> NoneMatch | None:
+    """What If-None-Match requires of the resource, None without the header.
+
+    ``*`` requires that it has no defaults; a list of ETags that it is at none of them (compared
+    weakly); a tag this API never issued matches nothing.
+    """
+    header = event.headers.get("if-none-match")
+    if header is None:
+        return None
+    tags = entity_tags(header, weak_matches=True)
+    if tags.star:
+        return NoneMatch()
+    # Only tags this API never issued: no state of the resource fails that, so no condition.
+    return NoneMatch(tags.issued) if tags.issued else None
+
+
+def query_parameters(event: APIGatewayProxyEvent, allowed: tuple[str, ...] = ()) -> dict[str, str]:
+    """The query string, each parameter once and only those ``allowed``."""
+    multi = event.multi_value_query_string_parameters or {}
+    unknown = sorted(set(multi) - set(allowed))
+    if unknown:
+        raise InvalidInputError(f"unknown query parameter(s): {', '.join(unknown)}")
+    repeated = sorted(name for name, values in multi.items() if len(values) > 1)
+    if repeated:
+        raise InvalidInputError(f"query parameter(s) given more than once: {', '.join(repeated)}")
+    return {name: values[0] for name, values in multi.items()}
+
+
+class _NotAJsonNumberError(ValueError):
+    """Python's json takes NaN and Infinity; JSON does not."""
+
+
+def _reject_constant(name: str) -> None:
+    raise _NotAJsonNumberError(f"{name} is not a JSON number")
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno}, column {error.colno}"
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    if isinstance(error, UnicodeError):
+        return "it is not UTF-8"
+    if isinstance(error, _NotAJsonNumberError):
+        return str(error)
+    return "a number in it is too long or not a JSON number"
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in ``text``, brackets inside strings not counted."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return 0  # cannot nest deeper than it has brackets
+    depth = deepest = 0
+    in_string = escaped = False
+    for character in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = True
+            elif character == '"':
+                in_string = False
+        elif character == '"':
+            in_string = True
+        elif character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "]}":
+            depth -= 1
+    return deepest

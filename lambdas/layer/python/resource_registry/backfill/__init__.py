@@ -1,0 +1,2 @@
+"""The backfill: its event (request.py), what a run reports (summary.py), and the reconciler that
+runs one segment of it (reconciler.py)."""

@@ -1,0 +1,258 @@
+"""What every layout answers: the contract between the service and one zae-limiter item layout.
+
+A layout owns its items: which hold a resource's limits and how they are read; the transaction
+actions that write or delete them under a condition that catches any writer that moved them since
+the read; what proves a resource has defaults; where its registry, audit events and namespaces
+live; and how the backfill finds its resources. The store, the audit trail, the namespace
+directory and the backfill ask these questions and never which layout they talk to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from resource_registry import schema
+from resource_registry.errors import NamespaceNotFoundError
+from resource_registry.model import SOLE_NAMESPACE, Limit, Namespace
+from resource_registry.records import Record
+
+if TYPE_CHECKING:
+    from resource_registry.table import Table
+
+Action = dict[str, Any]
+Item = dict[str, Any]
+
+
+class StoredResource(Record):
+    """What one strongly consistent read of a resource found."""
+
+    __slots__ = ("limits", "version", "unrepresentable", "items")
+    limits: Final[tuple[Limit, ...]]
+    version: Final[int]
+    # Limits the API cannot represent (scheduled, soft, windowed), each with the reason.
+    unrepresentable: Final[dict[str, str]]
+    # The items read, by sort key: what a write's condition compares, so that a writer who
+    # changed them since the read makes it fail.
+    items: Final[dict[str, Item]]
+
+    def __init__(
+        self,
+        limits: tuple[Limit, ...],
+        version: int,
+        unrepresentable: dict[str, str] | None = None,
+        items: dict[str, Item] | None = None,
+    ) -> None:
+        self.limits = limits
+        self.version = version
+        self.unrepresentable = {} if unrepresentable is None else unrepresentable
+        self.items = {} if items is None else items
+
+    @property
+    def has_defaults(self) -> bool:
+        """The contract's definition: at least one limit item, or a config item with a limit."""
+        return bool(self.limits)
+
+    @property
+    def etag(self) -> str:
+        """A strong validator: the version, and a digest of every limit as stored.
+
+        The digest changes with any change to the limits, including a write by a program that
+        keeps no version (zae-limiter itself), so If-Match catches those too.
+        """
+        shown = [
+            (
+                limit.name,
+                limit.capacity,
+                limit.burst,
+                limit.refill_amount,
+                limit.refill_period_seconds,
+                self.unrepresentable.get(limit.name, ""),
+            )
+            for limit in self.limits
+        ]
+        digest = hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:12]
+        return f"{self.version}-{digest}"
+
+
+# A resource found by the backfill, and what proves it has defaults (None: read it to know).
+Found = tuple[str, str | None]
+
+
+class Layout(ABC):
+    """How one zae-limiter release lays out a table: stateless, one instance per layout."""
+
+    name: ClassVar[str]
+    # zae-limiter's version record: the partition its releases of this layout keep it in (its
+    # sort key is #VERSION), and the schema_version values they write there, newest last.
+    version_partition: ClassVar[str]
+    schema_versions: ClassVar[tuple[str, ...]]
+    # Whether a resource's version keeps counting across a delete of its defaults (the flat
+    # layout's version item stays; a composite item goes, so its version starts again).
+    versions_survive_deletes: ClassVar[bool] = False
+
+    # A resource's limits.
+
+    @abstractmethod
+    def read(self, table: Table, namespace: Namespace, resource: str) -> StoredResource:
+        """One strongly consistent read of a resource's limits (the read a write starts from)."""
+
+    @abstractmethod
+    def parse(self, items: list[Item]) -> StoredResource:
+        """What the items of a resource's partition say: its limits and version."""
+
+    @abstractmethod
+    def read_unchanging(self, table: Table, namespace: Namespace, resource: str) -> StoredResource:
+        """A read that no write landed in the middle of (what GET answers with)."""
+
+    @abstractmethod
+    def write_actions(
+        self,
+        table: Table,
+        namespace: Namespace,
+        resource: str,
+        stored: StoredResource,
+        limits: Sequence[Limit],
+    ) -> list[Action]:
+        """The transaction actions that replace ``stored`` with ``limits``, conditioned on it."""
+
+    @abstractmethod
+    def delete_transactions(
+        self,
+        table: Table,
+        namespace: Namespace,
+        resource: str,
+        stored: StoredResource,
+        reserved: int = 1,
+    ) -> list[list[Action]]:
+        """The transactions that delete ``stored``; ``reserved`` more actions (the registry
+        update among them) join the last one."""
+
+    @abstractmethod
+    def unchanged_check(
+        self, table: Table, namespace: Namespace, resource: str, stored: StoredResource
+    ) -> Action:
+        """A ConditionCheck that the resource is still as ``stored`` (an orphan's removal)."""
+
+    @abstractmethod
+    def proof(self, stored: StoredResource) -> str:
+        """What a registration checks still exists: one limit of a resource that has defaults."""
+
+    @abstractmethod
+    def proof_check(self, table: Table, namespace: Namespace, resource: str, proof: str) -> Action:
+        """A ConditionCheck that the limit ``proof`` names still exists."""
+
+    def check_limits(self, limits: Sequence[Limit]) -> None:
+        """Refuse limits this layout cannot store as given (InvalidInputError)."""
+        return  # every limit the API takes fits the layouts that keep a burst
+
+    def shown(self, limit: Limit) -> dict[str, Any]:
+        """A limit as the API and the audit events show it on this layout."""
+        return limit.to_dict()
+
+    # The registry.
+
+    def registry_key(self, namespace: Namespace) -> schema.Key:
+        """The key of the namespace's registry item."""
+        return schema.registry_key(namespace.prefix)
+
+    def registry_action(
+        self, table: Table, namespace: Namespace, verb: str, names: Sequence[str]
+    ) -> Action:
+        """ADD or DELETE names in the registry set (never an empty set: DynamoDB refuses those)."""
+        return {
+            "Update": {
+                "TableName": table.name,
+                "Key": self.registry_key(namespace),
+                "UpdateExpression": f"{verb} #resources :names",
+                "ExpressionAttributeNames": {"#resources": schema.ATTR_RESOURCES},
+                "ExpressionAttributeValues": {":names": {"SS": list(names)}},
+            }
+        }
+
+    # Namespaces.
+
+    def resolve_namespace(self, table: Table, name: str) -> Namespace:
+        """The active namespace called ``name``; NamespaceNotFoundError for any other name."""
+        if name == schema.DEFAULT_NAMESPACE:
+            return SOLE_NAMESPACE
+        raise namespace_not_found(name, "this table's layout has only the namespace 'default'")
+
+    def active_namespaces(self, table: Table) -> list[Namespace]:
+        """Every active namespace, sorted by name."""
+        return [SOLE_NAMESPACE]
+
+    def namespace_checks(self, table: Table, namespace: Namespace) -> list[Action]:
+        """ConditionChecks that the namespace is still the active one resolved, for every write
+        that changes a registry: none where the layout has a single namespace."""
+        return []
+
+    # Audit events.
+
+    def audit_keys(self, namespace: Namespace, partition: str) -> Item:
+        """Keys an audit event carries besides PK and SK, as zae-limiter writes them."""
+        return {}
+
+    def audit_retention_key(self, namespace: Namespace) -> schema.Key | None:
+        """The item whose ``audit_retention_days`` sets the namespace's audit retention; None
+        where the releases of this layout keep every event the default 90 days."""
+        return schema.system_config_key(namespace.prefix)
+
+    # The backfill: how each segment finds the resources.
+
+    def segment_namespaces(
+        self, namespaces: list[Namespace], segment: int, total_segments: int
+    ) -> list[Namespace]:
+        """The namespaces one segment of a backfill covers (of ``namespaces``, sorted): here
+        the one namespace, which a parallel Scan splits among the segments."""
+        return namespaces
+
+    def checks_registered(self, segment: int) -> bool:
+        """Whether ``segment`` checks its namespaces' registered names, each checked once: names
+        without items are in no scan segment, so segment 0 checks them."""
+        return segment == 0
+
+    @abstractmethod
+    def resource_page(
+        self,
+        table: Table,
+        namespace: Namespace,
+        segment: int,
+        total_segments: int,
+        *,
+        start_key: dict[str, Any] | None,
+        page_size: int | None,
+    ) -> dict[str, Any]:
+        """One page of the items that show which resources have defaults, with ScannedCount
+        and ConsumedCapacity."""
+
+    @abstractmethod
+    def found(self, namespace: Namespace, item: Item) -> Found | None:
+        """The resource an item of a page belongs to and, when the item holds it, the proof it
+        has defaults; None for an item that proves nothing."""
+
+
+def namespace_not_found(name: str, why: str = "no such active namespace") -> NamespaceNotFoundError:
+    """The error for a namespace name that resolves to nothing (the name cut for the message)."""
+    shown = name if len(name) <= 80 else name[:80] + "..."
+    return NamespaceNotFoundError(f"namespace {shown!r} not found: {why}")
+
+
+def paged(request: dict[str, Any], start_key: dict[str, Any] | None, page_size: int | None) -> None:
+    """Complete a backfill page request: capacity returned, where to start, how many items."""
+    request["ReturnConsumedCapacity"] = "TOTAL"
+    if start_key:
+        request["ExclusiveStartKey"] = start_key
+    if page_size:
+        request["Limit"] = page_size
+
+
+def segmented(scan: dict[str, Any], segment: int, total_segments: int) -> dict[str, Any]:
+    """A Scan limited to one segment of a parallel scan (the whole table for one segment)."""
+    if total_segments > 1:
+        scan["Segment"] = segment
+        scan["TotalSegments"] = total_segments
+    return scan
