@@ -19,7 +19,7 @@ from typing import Any
 from benchmarks.item_size import item_size
 from devtools.dynamodb_local import create_table
 from resource_registry import schema, service
-from resource_registry.model import Limit
+from resource_registry.model import Limit, Number
 
 Item = dict[str, Any]
 
@@ -168,7 +168,7 @@ def _bucket(rng: random.Random, index: int) -> Item:
         "SK": _s(f"#BUCKET#{limit.name}"),
         "entity_id": _s(entity),
         "resource": _s(resource),
-        "tokens_milli": _n(rng.randrange(limit.burst * 1000)),
+        "tokens_milli": _n(rng.randrange(int(limit.burst) * 1000)),
         "capacity_milli": _n(limit.capacity * 1000),
         "burst_milli": _n(limit.burst * 1000),
         "refill_period_ms": _n(limit.refill_period_seconds * 1000),
@@ -219,5 +219,5 @@ def _s(text: str) -> dict[str, str]:
     return {"S": text}
 
 
-def _n(number: int) -> dict[str, str]:
+def _n(number: Number) -> dict[str, str]:
     return {"N": str(number)}

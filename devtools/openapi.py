@@ -21,12 +21,12 @@ from handlers.routes import path_parameters as path_parameters_of
 from resource_registry.audit import MAX_PAGE, MIN_PAGE
 from resource_registry.validation import (
     LIMIT_FIELDS,
-    MAX_INTEGER,
     MAX_LIMITS,
     MAX_NAMESPACE_LENGTH,
     MIN_LIMITS,
     NAME_PATTERN,
     NAME_RULE,
+    NUMBER_BOUNDS,
     REQUIRED_LIMIT_FIELDS,
     RESOURCE_NAME_PATTERN,
     RESOURCE_NAME_RULE,
@@ -48,10 +48,17 @@ ERRORS = {
         "registry item. Nothing changed."
     ),
     HTTPStatus.PRECONDITION_FAILED: "If-Match does not match the resource's current ETag.",
+    HTTPStatus.UNPROCESSABLE_ENTITY: (
+        "IdempotencyKeyReused: the Idempotency-Key was used in the last 24 hours for another "
+        "request. Nothing changed."
+    ),
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "The request body is too large.",
     HTTPStatus.UNSUPPORTED_MEDIA_TYPE: f"The request body is not {JSON_MEDIA_TYPE}.",
     HTTPStatus.INTERNAL_SERVER_ERROR: "An unexpected error; the message quotes the request id.",
-    HTTPStatus.SERVICE_UNAVAILABLE: "DynamoDB throttled, failed or timed out. Retry after a while.",
+    HTTPStatus.SERVICE_UNAVAILABLE: (
+        "DynamoDB throttled, failed or timed out. After a write it may have been applied: retry "
+        "with the same Idempotency-Key, or read the history."
+    ),
 }
 COMMON_ERRORS = (
     HTTPStatus.BAD_REQUEST,
@@ -60,7 +67,11 @@ COMMON_ERRORS = (
     HTTPStatus.INTERNAL_SERVER_ERROR,
     HTTPStatus.SERVICE_UNAVAILABLE,
 )
-WRITE_ERRORS = (HTTPStatus.CONFLICT, HTTPStatus.PRECONDITION_FAILED)
+WRITE_ERRORS = (
+    HTTPStatus.CONFLICT,
+    HTTPStatus.PRECONDITION_FAILED,
+    HTTPStatus.UNPROCESSABLE_ENTITY,
+)
 BODY_ERRORS = (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
 
 
@@ -73,16 +84,26 @@ def _name_schema(description: str, pattern: re.Pattern[str] = NAME_PATTERN) -> d
     return {"type": "string", "pattern": f"^{pattern.pattern}$", "description": description}
 
 
-def _integer(description: str) -> dict[str, Any]:
-    return {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER, "description": description}
+def _integer(field: str, description: str) -> dict[str, Any]:
+    lowest, highest = NUMBER_BOUNDS[field]
+    return {"type": "integer", "minimum": lowest, "maximum": highest, "description": description}
 
 
 LIMIT_FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "name": _name_schema(f"Unique within the resource; {NAME_RULE}."),
-    "capacity": _integer("Tokens the bucket holds."),
-    "burst": _integer("At least capacity; defaults to capacity."),
-    "refill_amount": _integer("Tokens added each refill period; defaults to capacity."),
-    "refill_period_seconds": _integer("Seconds between refills."),
+    "capacity": _integer("capacity", "Tokens the bucket holds."),
+    "burst": _integer("burst", "At least capacity; defaults to capacity."),
+    "refill_amount": _integer(
+        "refill_amount",
+        "Tokens added each refill period; defaults to capacity; 0: refilled only on a schedule.",
+    ),
+    "refill_period_seconds": _integer("refill_period_seconds", "Seconds between refills."),
+}
+# A limit as stored: another writer (zae-limiter) may have stored fractional numbers, served
+# exactly as stored.
+STORED_NUMBER = {
+    "type": "number",
+    "description": "As stored: an integer, or a fraction another writer stored.",
 }
 
 
@@ -102,10 +123,14 @@ def _components() -> dict[str, Any]:
             "ResourceName": _name_schema(RESOURCE_NAME_RULE, RESOURCE_NAME_PATTERN),
             "LimitInput": limit_input,
             "Limit": {
-                **limit_input,
+                "type": "object",
                 "required": [field for field in LIMIT_FIELDS if field != "burst"],
-                "description": "A limit; burst only where the table keeps one (not on tables of "
-                "zae-limiter 0.10 and later).",
+                "properties": {
+                    field: LIMIT_FIELD_SCHEMAS["name"] if field == "name" else STORED_NUMBER
+                    for field in LIMIT_FIELDS
+                },
+                "description": "A limit as stored; burst only where the table keeps one (not on "
+                "tables of zae-limiter 0.10 and later).",
             },
             "SetDefaultsRequest": {
                 "type": "object",
@@ -131,9 +156,9 @@ def _components() -> dict[str, Any]:
                     "limits": {
                         "type": "array",
                         "minItems": MIN_LIMITS,
-                        "maxItems": MAX_LIMITS,
                         "items": _ref("Limit"),
-                        "description": "Sorted by name, every default applied.",
+                        "description": "Sorted by name, every default applied: as many as the "
+                        "item holds (another writer may have stored more than a PUT takes).",
                     },
                 },
             },
@@ -248,8 +273,8 @@ IF_NONE_MATCH_ON_PUT = {
     "name": "If-None-Match",
     "in": "header",
     "required": False,
-    "description": '"*": create only, 412 if the resource has defaults already; a list of ETags: '
-    "412 if the resource is at one of them.",
+    "description": '"*" only: create only, 412 if the resource has defaults already; any other '
+    "value is refused (400).",
     "schema": {"type": "string"},
 }
 IF_NONE_MATCH_ON_GET = {
@@ -268,6 +293,15 @@ IF_MATCH = {
     "if it has defaults at all; 412 otherwise.",
     "schema": {"type": "string"},
 }
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "1 to 255 printable ASCII characters, new for each change: a retry with the "
+    "same key and request within 24 hours answers what the first attempt did (status, body, "
+    "ETag) and writes nothing; the same key with another request is 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 CONSISTENT = {
     "name": "consistent",
     "in": "query",
@@ -280,7 +314,7 @@ CONSISTENT = {
 OPERATIONS: dict[str, dict[str, Any]] = {
     "SetDefaults": {
         "summary": "Replace a resource's default limits and register it, atomically.",
-        "parameters": [IF_MATCH, IF_NONE_MATCH_ON_PUT],
+        "parameters": [IF_MATCH, IF_NONE_MATCH_ON_PUT, IDEMPOTENCY_KEY],
         "requestBody": {
             "required": True,
             "content": {JSON_MEDIA_TYPE: {"schema": _ref("SetDefaultsRequest")}},
@@ -300,7 +334,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "DeleteDefaults": {
         "summary": "Delete a resource's default limits and unregister it, atomically.",
-        "parameters": [IF_MATCH],
+        "parameters": [IF_MATCH, IDEMPOTENCY_KEY],
         "success": (HTTPStatus.NO_CONTENT, {"description": "Deleted."}),
         "errors": COMMON_ERRORS + WRITE_ERRORS,
     },

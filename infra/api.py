@@ -19,10 +19,10 @@ from resource_registry.errors import ErrorCode
 from resource_registry.observability import SERVICE_NAME
 from resource_registry.validation import (
     LIMIT_FIELDS,
-    MAX_INTEGER,
     MAX_LIMITS,
     MIN_LIMITS,
     NAME_PATTERN,
+    NUMBER_BOUNDS,
     REQUIRED_LIMIT_FIELDS,
     RESOURCE_NAME_PATTERN,
 )
@@ -74,14 +74,15 @@ def set_defaults_body_schema() -> apigw.JsonSchema:
     resource = apigw.JsonSchema(
         type=apigw.JsonSchemaType.STRING, pattern=f"^{RESOURCE_NAME_PATTERN.pattern}$"
     )
-    positive_integer = apigw.JsonSchema(
-        type=apigw.JsonSchemaType.INTEGER, minimum=1, maximum=MAX_INTEGER
-    )
+    numbers = {
+        field: apigw.JsonSchema(type=apigw.JsonSchemaType.INTEGER, minimum=lowest, maximum=highest)
+        for field, (lowest, highest) in NUMBER_BOUNDS.items()
+    }
     limit = apigw.JsonSchema(
         type=apigw.JsonSchemaType.OBJECT,
         required=list(REQUIRED_LIMIT_FIELDS),
         additional_properties=False,
-        properties={field: name if field == "name" else positive_integer for field in LIMIT_FIELDS},
+        properties={field: numbers.get(field, name) for field in LIMIT_FIELDS},
     )
     return apigw.JsonSchema(
         schema=apigw.JsonSchemaVersion.DRAFT4,

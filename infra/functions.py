@@ -61,6 +61,10 @@ class TableAccess:
 LAYOUT_DETECTION = TableAccess(("dynamodb:DescribeTable",))
 # A resource's audit partition, "{namespace prefix}AUDIT#$RESOURCE:{name}".
 AUDIT_PARTITIONS = (f"{schema.AUDIT_PREFIX}*", f"*/{schema.AUDIT_PREFIX}*")
+# A resource's partition, "{namespace prefix}RESOURCE#{name}".
+RESOURCE_PARTITIONS = (f"{schema.RESOURCE_PREFIX}*", f"*/{schema.RESOURCE_PREFIX}*")
+# The record of an idempotent write's answer, "{namespace prefix}IDEMPOTENCY#{digest}".
+IDEMPOTENCY_PARTITIONS = (f"{schema.IDEMPOTENCY_PREFIX}*", f"*/{schema.IDEMPOTENCY_PREFIX}*")
 # TransactWriteItems is authorised per item action (Put, Update, Delete, ConditionCheck), so the
 # transactional handlers need exactly the item actions their transactions contain. Every API
 # function reads with GetItem: the layout's version record at a cold start, a namespace's id, a
@@ -100,8 +104,12 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
                 "dynamodb:ConditionCheckItem",
             )
         ),
-        # A delete puts nothing but its audit event.
-        TableAccess(("dynamodb:PutItem",), leading_keys=AUDIT_PARTITIONS),
+        # A delete puts its audit event, its idempotency record, and a config item that keeps
+        # zae-limiter's flags without the limits.
+        TableAccess(
+            ("dynamodb:PutItem",),
+            leading_keys=(*AUDIT_PARTITIONS, *IDEMPOTENCY_PARTITIONS, *RESOURCE_PARTITIONS),
+        ),
     ),
     routes.BACKFILL_FUNCTION_ID: (
         TableAccess(

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from resource_registry import service
 from resource_registry.backfill.reconciler import RegistryReconciler
 from resource_registry.backfill.request import BackfillRequest
+from resource_registry.backfill.summary import DRIFT_KINDS
 from resource_registry.observability import (
     DRIFT_METRIC,
     DRIFT_MODE_DIMENSION,
@@ -34,9 +35,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     summary = reconciler.run(request, remaining_millis=context.get_remaining_time_in_millis)
     for metric, kind in (("ResourcesRegistered", "added"), ("ResourcesPruned", "removed")):
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=summary.total(kind))
-    publish_drift(
-        summary.mode, summary.total("unregistered") + summary.total("registered_without_defaults")
-    )
+    publish_drift(summary.mode, sum(summary.total(kind) for kind in DRIFT_KINDS))
     logger.info("backfill run", extra={"summary": summary.to_dict()})
     return summary.to_dict()
 

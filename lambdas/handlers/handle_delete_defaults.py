@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from handlers import routes
 from handlers.http_api import build_resolver, lambda_handler, log_mutation, principal, serve
 from handlers.request_parsing import (
+    idempotent_request,
     namespace_store,
     precondition,
     query_parameters,
@@ -26,7 +27,10 @@ def delete_defaults(**_path: str) -> Response[str]:
     log_mutation(event, "delete defaults")
     query_parameters(event)
     namespace_store(event).delete_defaults(
-        resource_parameter(event), precondition(event), principal(event)
+        resource_parameter(event),
+        precondition(event),
+        principal(event),
+        idempotent=idempotent_request(event, None),
     )
     metrics.add_metric(name="DefaultsDeleted", unit=MetricUnit.Count, value=1)
     return Response(HTTPStatus.NO_CONTENT)

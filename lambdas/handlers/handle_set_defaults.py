@@ -15,8 +15,9 @@ from handlers.http_api import (
     serve,
 )
 from handlers.request_parsing import (
+    create_only,
+    idempotent_request,
     namespace_store,
-    none_match,
     parse_json_body,
     parse_set_request,
     precondition,
@@ -37,7 +38,12 @@ def set_defaults(**_path: str) -> Response[str]:
     limits = parse_set_request(parse_json_body(event), resource)
     store = namespace_store(event)
     defaults = store.set_defaults(
-        resource, limits, precondition(event), none_match(event), principal(event)
+        resource,
+        limits,
+        precondition(event),
+        create_only(event),
+        principal(event),
+        idempotent=idempotent_request(event, [limit.to_dict() for limit in limits]),
     )
     metrics.add_metric(name="DefaultsSet", unit=MetricUnit.Count, value=1)
     return defaults_response(defaults)

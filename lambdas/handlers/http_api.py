@@ -8,7 +8,6 @@ response carries a stack trace, a table name or an account detail.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -19,11 +18,13 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.error_codes import EdgeErrorCode
+from handlers.json_text import dumps
 from handlers.request_parsing import HttpError
 from handlers.routes import JSON_MEDIA_TYPE, Route
 from resource_registry.errors import (
     ConcurrentUpdateError,
     ErrorCode,
+    IdempotencyKeyReusedError,
     InvalidInputError,
     NamespaceNotFoundError,
     PreconditionFailedError,
@@ -45,13 +46,16 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def build_resolver() -> APIGatewayRestResolver:
     """A REST resolver whose every error answer is JSON with a status from the table below."""
-    app = APIGatewayRestResolver()
+    # Every body, dicts a route returns too, through one encoder: stored numbers exactly.
+    app = APIGatewayRestResolver(serializer=dumps)
     # Status, and whether the same request may succeed later (a Retry-After is sent).
     statuses: list[tuple[type[RegistryError], HTTPStatus, bool]] = [
         (InvalidInputError, HTTPStatus.BAD_REQUEST, False),
         (ResourceNotFoundError, HTTPStatus.NOT_FOUND, False),
         (NamespaceNotFoundError, HTTPStatus.NOT_FOUND, False),
         (PreconditionFailedError, HTTPStatus.PRECONDITION_FAILED, False),
+        # An Idempotency-Key reused for another request: the client's mistake, not a conflict.
+        (IdempotencyKeyReusedError, HTTPStatus.UNPROCESSABLE_ENTITY, False),
         (ConcurrentUpdateError, HTTPStatus.CONFLICT, True),
         (RegistryFullError, HTTPStatus.CONFLICT, False),
         (UnrepresentableLimitError, HTTPStatus.CONFLICT, False),
@@ -116,7 +120,7 @@ def error_response(
     status: HTTPStatus, message: str, code: ErrorCode | EdgeErrorCode
 ) -> Response[str]:
     """The JSON error body every failure answers with."""
-    return Response(status, JSON_MEDIA_TYPE, json.dumps({"message": message, "code": code.value}))
+    return Response(status, JSON_MEDIA_TYPE, dumps({"message": message, "code": code.value}))
 
 
 def not_modified(defaults: ResourceDefaults) -> Response[str]:
@@ -134,7 +138,7 @@ def defaults_response(defaults: ResourceDefaults) -> Response[str]:
     return Response(
         HTTPStatus.OK,
         JSON_MEDIA_TYPE,
-        json.dumps(defaults.to_dict()),
+        dumps(defaults.to_dict()),
         headers={"ETag": etag(defaults.etag)},
     )
 

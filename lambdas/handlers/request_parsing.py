@@ -4,6 +4,7 @@ conditional headers. Each refusal is an HttpError or a domain error saying what 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from http import HTTPStatus
@@ -11,22 +12,27 @@ from typing import Any, Final
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from handlers import json_text
 from handlers.error_codes import EdgeErrorCode
 from handlers.routes import JSON_MEDIA_TYPE, NAMESPACE_PARAMETER
 from resource_registry import schema, service
 from resource_registry.errors import InvalidInputError, PreconditionFailedError
+from resource_registry.idempotency import IdempotentRequest
 from resource_registry.model import Limit, NoneMatch, Precondition
 from resource_registry.records import Record
 from resource_registry.store import RegistryStore
 from resource_registry.validation import parse_limits, validate_resource_name
 
-# 40 limits of the longest names and largest numbers fit in about 9 KB.
-MAX_BODY_BYTES = 64 * 1024
+# 1,000 limits (the most a write holds: validation.MAX_LIMITS) of the longest names and largest
+# numbers, with every field, are about 180 KB.
+MAX_BODY_BYTES = 256 * 1024
 # A valid body nests three levels ({"limits": [{...}]}); json's own limit varies with the stack.
 MAX_NESTING = 16
 # An ETag this API issues: strong, quoted, a version and a digest of the limits.
 ETAG_PATTERN = re.compile(r'"(\d{1,20}-[0-9a-f]{12})"')
 WEAK_PREFIX = "W/"
+# Idempotency-Key: 1 to 255 printable ASCII characters (Stripe's bound).
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x20-\x7e]{1,255}")
 
 
 class HttpError(Exception):
@@ -70,7 +76,9 @@ def parse_json_body(event: APIGatewayProxyEvent) -> Any:
             f"the request body is nested too deeply (over {MAX_NESTING} levels)"
         )
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json_text.loads(text)
+    except json_text.DuplicateKeyError as error:
+        raise InvalidInputError(f"the request body is not valid: {error}") from None
     except (ValueError, RecursionError, UnicodeError) as error:
         raise InvalidInputError(f"the request body is not valid JSON: {_describe(error)}") from None
 
@@ -152,6 +160,19 @@ def precondition(event: APIGatewayProxyEvent) -> Precondition | None:
     return Precondition(tags.issued)
 
 
+def create_only(event: APIGatewayProxyEvent) -> NoneMatch | None:
+    """If-None-Match on a write: only ``*`` (create only) means anything there; any other value
+    is InvalidInputError, lest a mistyped header be ignored and existing defaults overwritten."""
+    header = event.headers.get("if-none-match")
+    if header is None:
+        return None
+    if header.strip() != "*":
+        raise InvalidInputError(
+            f"If-None-Match on PUT takes only * (create only), not {header.strip()[:80]!r}"
+        )
+    return NoneMatch()
+
+
 def none_match(event: APIGatewayProxyEvent) -> NoneMatch | None:
     """What If-None-Match requires of the resource, None without the header.
 
@@ -168,6 +189,27 @@ def none_match(event: APIGatewayProxyEvent) -> NoneMatch | None:
     return NoneMatch(tags.issued) if tags.issued else None
 
 
+def idempotent_request(event: APIGatewayProxyEvent, asked: object) -> IdempotentRequest | None:
+    """The write's Idempotency-Key with a fingerprint of what it asks (``asked``, the parsed
+    body, with the method, the namespace, the resource and its conditions); None without one."""
+    key = event.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY_PATTERN.fullmatch(key) or not key.strip():
+        raise InvalidInputError("Idempotency-Key must be 1 to 255 printable ASCII characters")
+    parameters = event.path_parameters or {}
+    request = [
+        event.http_method,
+        parameters.get(NAMESPACE_PARAMETER, schema.DEFAULT_NAMESPACE),
+        parameters.get("resource"),
+        event.headers.get("if-match"),
+        event.headers.get("if-none-match"),
+        asked,
+    ]
+    fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    return IdempotentRequest(key, fingerprint)
+
+
 def query_parameters(event: APIGatewayProxyEvent, allowed: tuple[str, ...] = ()) -> dict[str, str]:
     """The query string, each parameter once and only those ``allowed``."""
     multi = event.multi_value_query_string_parameters or {}
@@ -180,14 +222,6 @@ def query_parameters(event: APIGatewayProxyEvent, allowed: tuple[str, ...] = ())
     return {name: values[0] for name, values in multi.items()}
 
 
-class _NotAJsonNumberError(ValueError):
-    """Python's json takes NaN and Infinity; JSON does not."""
-
-
-def _reject_constant(name: str) -> None:
-    raise _NotAJsonNumberError(f"{name} is not a JSON number")
-
-
 def _describe(error: Exception) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"{error.msg} at line {error.lineno}, column {error.colno}"
@@ -195,7 +229,7 @@ def _describe(error: Exception) -> str:
         return "nested too deeply"
     if isinstance(error, UnicodeError):
         return "it is not UTF-8"
-    if isinstance(error, _NotAJsonNumberError):
+    if isinstance(error, json_text.NotAJsonNumberError):
         return str(error)
     return "a number in it is too long or not a JSON number"
 

@@ -14,7 +14,7 @@ from handlers import routes
 from handlers.error_codes import ERROR_CODES
 from handlers.request_parsing import parse_set_request
 from resource_registry.errors import InvalidInputError
-from resource_registry.validation import MAX_INTEGER, MAX_LIMITS
+from resource_registry.validation import MAX_LIMITS, MAX_TOKENS, NUMBER_BOUNDS
 from tests.infra.conftest import HANDLERS, Synthesized, synthesize
 
 LIMIT = {"name": "requests", "capacity": 10, "refill_period_seconds": 60}
@@ -123,8 +123,9 @@ def test_put_body_model_mirrors_the_validation_bounds(synthesized: Synthesized) 
     assert set(limit["required"]) == {"name", "capacity", "refill_period_seconds"}
     assert limit["properties"]["name"]["pattern"] == "^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
     for field in ("capacity", "burst", "refill_amount", "refill_period_seconds"):
+        lowest, highest = NUMBER_BOUNDS[field]
         bounds = limit["properties"][field]
-        assert bounds == {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}
+        assert bounds == {"type": "integer", "minimum": lowest, "maximum": highest}
 
 
 @pytest.mark.parametrize(
@@ -133,7 +134,8 @@ def test_put_body_model_mirrors_the_validation_bounds(synthesized: Synthesized) 
         {"limits": [LIMIT]},
         {"limits": [{**LIMIT, "burst": 20, "refill_amount": 5}]},
         {"limits": [{**LIMIT, "name": f"l{index}"} for index in range(MAX_LIMITS)]},
-        {"limits": [{**LIMIT, "name": "a" * 64, "capacity": MAX_INTEGER}]},
+        {"limits": [{**LIMIT, "name": "a" * 64, "capacity": MAX_TOKENS}]},
+        {"limits": [{**LIMIT, "refill_amount": 0}]},
         {"resource": "api", "limits": [LIMIT]},
     ],
 )
@@ -157,7 +159,8 @@ def test_model_accepts_what_the_handler_accepts(synthesized: Synthesized, body: 
         {"limits": [{**LIMIT, "capacity": 1.5}]},
         {"limits": [{**LIMIT, "capacity": True}]},
         {"limits": [{**LIMIT, "capacity": "10"}]},
-        {"limits": [{**LIMIT, "capacity": MAX_INTEGER + 1}]},
+        {"limits": [{**LIMIT, "capacity": MAX_TOKENS + 1}]},
+        {"limits": [{**LIMIT, "refill_amount": -1}]},
         {"limits": [{"name": "requests", "capacity": 10}]},
     ],
 )

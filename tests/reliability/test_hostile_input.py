@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 from devtools.local_server import LocalApiServer
+from handlers.request_parsing import MAX_BODY_BYTES
+from resource_registry import layouts
 from resource_registry.model import Limit
-from resource_registry.validation import MAX_INTEGER, MAX_LIMITS
+from resource_registry.validation import MAX_PERIOD_SECONDS, MAX_TOKENS, NUMBER_BOUNDS
 from tests.conftest import Table
 from tests.reliability.conftest import HttpAnswer, send
 
@@ -66,10 +68,10 @@ BODIES = [
     ("form-type", VALID, {"Content-Type": "application/x-www-form-urlencoded"}, 415, ""),
     (
         "huge",
-        json.dumps({"limits": [RPM], "padding": "x" * 100_000}),
+        json.dumps({"limits": [RPM], "padding": "x" * (MAX_BODY_BYTES + 1)}),
         JSON_TYPE,
         413,
-        "over 65536 bytes",
+        f"over {MAX_BODY_BYTES} bytes",
     ),
     (
         "huge-claimed-length",
@@ -160,11 +162,9 @@ NUMBERS = [
     ("null", "null"),
     ("[100]", "a list"),
     ('{"value": 100}', "an object"),
-    ("-1", f"between 1 and {MAX_INTEGER}"),
-    ("0", f"between 1 and {MAX_INTEGER}"),
-    ("-0", f"between 1 and {MAX_INTEGER}"),
-    (str(MAX_INTEGER + 1), f"between 1 and {MAX_INTEGER}"),
-    ("1" + "0" * 400, f"between 1 and {MAX_INTEGER}"),
+    ("-1", "must be between"),
+    (str(MAX_TOKENS + 1), "must be between"),
+    ("1" + "0" * 400, "must be between"),
     ("9" * 5_000, "not valid JSON"),
     ("NaN", "NaN"),
     ("Infinity", "Infinity"),
@@ -179,6 +179,14 @@ FIELDS = ["capacity", "burst", "refill_amount", "refill_period_seconds"]
         pytest.param(field, literal, words, id=f"{field}={literal[:12]}")
         for field in FIELDS
         for literal, words in (NUMBERS if field == "capacity" else NUMBERS[::3])
+    ]
+    + [
+        # Zero, where the field's bounds refuse it (refill_amount 0 is a limit refilled only on
+        # its schedule, as zae-limiter allows).
+        pytest.param(field, zero, f"between {lowest} and {highest}", id=f"{field}={zero}")
+        for field, (lowest, highest) in NUMBER_BOUNDS.items()
+        if lowest > 0
+        for zero in ("0", "-0")
     ],
 )
 def test_a_limit_number_that_is_not_a_positive_safe_integer_is_refused(
@@ -282,15 +290,19 @@ def test_a_hostile_if_match_is_a_412_and_changes_nothing(
     assert seeded.items() == before
 
 
+# The most limits a write holds on the suite's own (flat) tables.
+MOST_LIMITS = layouts.FLAT.max_limits
+
+
 def test_the_largest_valid_values_are_accepted(api_server: LocalApiServer, seeded: Table) -> None:
     """The refusals above are not over-broad: the limits of the contract itself are fine."""
     limits = [
         {
-            "name": f"l{index:02}" + "x" * 61,
-            "capacity": MAX_INTEGER,
-            "refill_period_seconds": MAX_INTEGER,
+            "name": f"l{index:03}" + "x" * 60,
+            "capacity": MAX_TOKENS,
+            "refill_period_seconds": MAX_PERIOD_SECONDS,
         }
-        for index in range(MAX_LIMITS)
+        for index in range(MOST_LIMITS)
     ]
     answer = send(
         api_server,
@@ -300,7 +312,7 @@ def test_the_largest_valid_values_are_accepted(api_server: LocalApiServer, seede
         JSON_TYPE,
     )
     assert answer.status == 200, answer.raw[:300]
-    assert len(answer.json["limits"]) == MAX_LIMITS
+    assert len(answer.json["limits"]) == MOST_LIMITS
 
 
 def raw_exchange(server: LocalApiServer, request: bytes) -> bytes:

@@ -16,7 +16,7 @@ import schemathesis
 from devtools import openapi
 from handlers.routes import API_ROUTES, Route
 from resource_registry.errors import InvalidInputError
-from resource_registry.validation import MAX_INTEGER, MAX_LIMITS, validate_resource_name
+from resource_registry.validation import MAX_LIMITS, NUMBER_BOUNDS, validate_resource_name
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,8 @@ def test_the_limits_schema_carries_the_validation_constants(document: dict[str, 
     assert limit["required"] == ["name", "capacity", "refill_period_seconds"]
     for field in ("capacity", "burst", "refill_amount", "refill_period_seconds"):
         number = limit["properties"][field]
-        assert (number["type"], number["minimum"], number["maximum"]) == ("integer", 1, MAX_INTEGER)
+        bounds = (number["type"], number["minimum"], number["maximum"])
+        assert bounds == ("integer", *NUMBER_BOUNDS[field])
 
 
 def test_every_operation_documents_its_errors_with_the_error_body(document: dict[str, Any]) -> None:

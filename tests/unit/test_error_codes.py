@@ -11,6 +11,7 @@ from devtools import openapi
 from devtools.local_server import REFUSAL_CODES, LocalContext
 from handlers import handle_backfill
 from handlers.error_codes import ERROR_CODES
+from handlers.request_parsing import MAX_BODY_BYTES
 from resource_registry import errors, schema
 from resource_registry.clients import MissingSettingError
 from tests.conftest import Table, api_call
@@ -40,6 +41,7 @@ PINNED_CODES = {
     "Throttled",
     "GatewayRefused",
     "GatewayError",
+    "IdempotencyKeyReused",
 }
 
 
@@ -80,7 +82,7 @@ def test_a_body_over_64_kib_is_content_too_large_on_every_python() -> None:
     response = api_call(
         "PUT",
         "/resources/gpt-4/defaults",
-        body=" " * (64 * 1024 + 1),
+        body=" " * (MAX_BODY_BYTES + 1),
         headers={"Content-Type": "application/json"},
     )
     assert (response["statusCode"], response["json"]["code"]) == (413, "ContentTooLarge")

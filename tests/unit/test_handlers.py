@@ -159,7 +159,7 @@ def test_put_body_may_echo_the_resource_it_got(moto_table: Table) -> None:
         ('{"limits": [], "extra": 1}', {"Content-Type": "application/json"}, 400, "'extra'"),
         ('{"limit": []}', {"Content-Type": "application/json"}, 400, "'limit'"),
         ("[]", {"Content-Type": "application/json"}, 400, "JSON object"),
-        ('{"limits": []}', {"Content-Type": "application/json"}, 400, "1 to 40"),
+        ('{"limits": []}', {"Content-Type": "application/json"}, 400, "1 to 1000"),
     ],
 )
 def test_bad_bodies_get_a_4xx_with_a_message_and_change_nothing(
@@ -299,7 +299,15 @@ def test_a_get_with_the_current_etag_in_if_none_match_is_304_without_a_body(
     assert other["statusCode"] == 200
 
 
-def test_if_none_match_with_the_current_etag_on_put_is_412(moto_table: Table) -> None:
-    etag = put("gpt-4", [RPM])["headers"]["ETag"]
-    assert put("gpt-4", [TPM], headers={"If-None-Match": etag})["statusCode"] == 412
-    assert put("gpt-4", [TPM], headers={"If-None-Match": '"9-0123456789ab"'})["statusCode"] == 200
+@pytest.mark.parametrize("header", ['"*"', '*, "x"', "garbage", '"9-0123456789ab"', "W/*"])
+def test_if_none_match_on_put_takes_only_a_bare_star(moto_table: Table, header: str) -> None:
+    # Given defaults, and a PUT whose If-None-Match is not "*" (a mistyped create-only)
+    put("gpt-4", [RPM])
+    before = moto_table.items()
+    # When it is sent
+    answer = put("gpt-4", [TPM], headers={"If-None-Match": header})
+    # Then it is refused, saying so, and nothing is overwritten
+    assert answer["statusCode"] == 400
+    assert "If-None-Match on PUT takes only *" in answer["json"]["message"]
+    assert moto_table.items() == before
+    assert put("gpt-4", [TPM], headers={"If-None-Match": " * "})["statusCode"] == 412

@@ -15,6 +15,7 @@ from handlers.routes import Route
 from resource_registry.audit import AuditEvent, HistoryPage
 from resource_registry.backfill.request import BackfillRequest, Mode
 from resource_registry.backfill.summary import BackfillSummary, Drift, NamespaceTally, Tally
+from resource_registry.idempotency import IdempotentRequest, RecordedAnswer
 from resource_registry.layouts.base import StoredResource
 from resource_registry.model import Limit, Namespace, NoneMatch, Precondition, ResourceDefaults
 from resource_registry.records import FrozenRecordError, MutableRecord, Record
@@ -39,6 +40,8 @@ RECORDS: tuple[type[Record], ...] = (
     BackfillSummary,
     Table,
     EntityTags,
+    IdempotentRequest,
+    RecordedAnswer,
 )
 
 

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from resource_registry.errors import InvalidInputError
 from resource_registry.model import Limit
 from resource_registry.validation import (
-    MAX_INTEGER,
+    MAX_LIMITS,
+    MAX_PERIOD_SECONDS,
+    MAX_TOKENS,
     parse_limit,
     parse_limits,
     validate_name,
@@ -53,9 +55,10 @@ def test_invalid_names_are_refused_with_the_rule(name: Any) -> None:
         ("capacity", None, "integer, not null"),
         ("capacity", 0, "between 1 and"),
         ("capacity", -3, "between 1 and"),
-        ("capacity", MAX_INTEGER + 1, "between 1 and"),
+        ("capacity", MAX_TOKENS + 1, "between 1 and"),
         ("refill_period_seconds", 0, "between 1 and"),
-        ("refill_amount", 0, "between 1 and"),
+        ("refill_period_seconds", MAX_PERIOD_SECONDS + 1, "between 1 and"),
+        ("refill_amount", -1, "between 0 and"),
         ("burst", 99, "at least capacity"),
     ],
 )
@@ -77,10 +80,10 @@ def test_required_fields_are_named_when_missing(missing: str) -> None:
         parse_limit(limit)
 
 
-@pytest.mark.parametrize("count", [0, 41])
-def test_limit_count_must_be_1_to_40(count: int) -> None:
+@pytest.mark.parametrize("count", [0, MAX_LIMITS + 1])
+def test_limit_count_is_at_least_1_and_at_most_the_largest_maximum(count: int) -> None:
     limits = [{**BASE, "name": f"l{index}"} for index in range(count)]
-    with pytest.raises(InvalidInputError, match="1 to 40"):
+    with pytest.raises(InvalidInputError, match=f"1 to {MAX_LIMITS}"):
         parse_limits(limits)
 
 

@@ -19,7 +19,7 @@ from resource_registry import schema
 from resource_registry.dynamodb import call_dynamodb
 from resource_registry.errors import InvalidInputError
 from resource_registry.layouts.base import Action
-from resource_registry.model import Limit, Namespace
+from resource_registry.model import Limit, Namespace, stored_number
 from resource_registry.records import Record
 from resource_registry.ulid import is_ulid, new_ulid
 
@@ -85,15 +85,15 @@ class AuditTrail:
         self._clock = clock
         self._retention_days: dict[str, int] = {}
 
-    def event_action(
+    def new_event(
         self,
         namespace: Namespace,
         resource: str,
         action: str,
         principal: str | None,
         limits: Sequence[Limit] = (),
-    ) -> Action:
-        """The Put of one audit event, for the change's own transaction."""
+    ) -> tuple[str, Action]:
+        """A new audit event's id, and its Put for the change's own transaction."""
         now = self._clock()
         event_id = new_ulid(int(now * 1000))
         layout = self._table.layout
@@ -116,7 +116,7 @@ class AuditTrail:
             schema.ATTR_TTL: {"N": str(ttl)},
             **layout.audit_keys(namespace, pk),
         }
-        return {"Put": {"TableName": self._table.name, "Item": item}}
+        return event_id, {"Put": {"TableName": self._table.name, "Item": item}}
 
     def retention_days(self, namespace: Namespace) -> int:
         """The namespace's audit retention: its system config's, else 90 days (read once)."""
@@ -213,8 +213,7 @@ def _untyped(value: dict[str, Any]) -> dict[str, Any]:
         if "S" in typed:
             plain[key] = typed["S"]
         elif "N" in typed:
-            number = typed["N"]
-            plain[key] = int(number) if number.lstrip("-").isdigit() else float(number)
+            plain[key] = stored_number(typed["N"])
     return plain
 
 

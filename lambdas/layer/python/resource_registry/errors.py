@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     NAMESPACE_NOT_FOUND = "NamespaceNotFound"
     UNREPRESENTABLE_LIMIT = "UnrepresentableLimit"
     UNSUPPORTED_TABLE = "UnsupportedTable"
+    IDEMPOTENCY_KEY_REUSED = "IdempotencyKeyReused"
 
 
 class RegistryError(Exception):
@@ -95,3 +96,9 @@ class UnsupportedTableError(RegistryError):
     """The table's layout is one this service does not know (say, a newer zae-limiter schema)."""
 
     code = ErrorCode.UNSUPPORTED_TABLE
+
+
+class IdempotencyKeyReusedError(RegistryError):
+    """An idempotency key came back with another request than the one it was first used for."""
+
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED

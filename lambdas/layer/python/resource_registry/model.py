@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Final
 
 from resource_registry import schema
 from resource_registry.records import Record
+
+# A limit's number: an integer, or exactly what another writer stored (zae-limiter 0.17 takes
+# 1.5), never through a binary float.
+Number = int | Decimal
+
+
+def stored_number(text: str) -> Number:
+    """A DynamoDB number as stored: an int when it is whole, else the exact Decimal."""
+    number = Decimal(text)
+    return int(number) if number == number.to_integral_value() else number
 
 
 class Namespace(Record):
@@ -37,13 +48,18 @@ class Limit(Record):
 
     __slots__ = ("name", "capacity", "burst", "refill_amount", "refill_period_seconds")
     name: Final[str]
-    capacity: Final[int]
-    burst: Final[int]
-    refill_amount: Final[int]
-    refill_period_seconds: Final[int]
+    capacity: Final[Number]
+    burst: Final[Number]
+    refill_amount: Final[Number]
+    refill_period_seconds: Final[Number]
 
     def __init__(
-        self, name: str, capacity: int, burst: int, refill_amount: int, refill_period_seconds: int
+        self,
+        name: str,
+        capacity: Number,
+        burst: Number,
+        refill_amount: Number,
+        refill_period_seconds: Number,
     ) -> None:
         self.name = name
         self.capacity = capacity

@@ -30,6 +30,10 @@ VERSION_SORT_KEY = "#VERSION"
 AUDIT_PREFIX = "AUDIT#"
 AUDIT_SORT_PREFIX = "#AUDIT#"
 RESOURCE_ENTITY_PREFIX = "$RESOURCE:"
+# This service's record of an idempotent write's answer: one partition per key (a digest of the
+# client's key), which zae-limiter never reads; it expires with the table's TTL (`ttl`).
+IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
+IDEMPOTENCY_SORT_KEY = "#ANSWER"
 # Namespaces (namespaced layout): items under the reserved namespace "_".
 RESERVED_NAMESPACE = "_"
 DEFAULT_NAMESPACE = "default"
@@ -57,6 +61,9 @@ ATTR_DETAILS = "details"
 ATTR_TTL = "ttl"
 ACTION_LIMITS_SET = "limits_set"
 ACTION_LIMITS_DELETED = "limits_deleted"
+# Attributes of an idempotency record: what the request was, what it answered.
+ATTR_FINGERPRINT = "fingerprint"
+ATTR_ANSWER = "answer"
 # Attribute of a namespace's system config item (zae-limiter 0.8 and later): the audit retention.
 ATTR_AUDIT_RETENTION_DAYS = "audit_retention_days"
 # Attribute of zae-limiter's version record.
@@ -80,6 +87,15 @@ NUMBER_FIELDS = (FIELD_CAPACITY, FIELD_BURST, FIELD_REFILL_AMOUNT, FIELD_REFILL_
 UNREPRESENTABLE_FIELDS = ("sched", "rsched", "rsa", "soft")
 # Item-level schedules of a config item: they too change what its limits mean.
 ITEM_SCHEDULE_ATTRIBUTES = ("sched", "rsched")
+# The schedules' time zone, hoisted to the item: part of the limits, as the schedules are.
+ATTR_SCHEDULE_TIME_ZONE = "sched_tz"
+# Attributes of a config item that zae-limiter changes in place (UpdateItem), not by rewriting the
+# whole item: the resource's disabled flag and cascade policy.
+IN_PLACE_ATTRIBUTES = ("disabled", "cascade")
+# This service's mark on a config item it wrote: the id of that write (its audit event's id). Every
+# zae-limiter write of a resource's limits rewrites the whole item, which drops the mark, so a
+# write conditioned on it fails after any other writer's (docs/decisions/0011).
+ATTR_WRITE_ID = "rr_write_id"
 
 Key = dict[str, dict[str, str]]
 
@@ -144,6 +160,11 @@ def audit_sk(event_id: str) -> str:
     return f"{AUDIT_SORT_PREFIX}{event_id}"
 
 
+def idempotency_key(digest: str, prefix: str = "") -> Key:
+    """The key of the record of an idempotent write, by the digest of its idempotency key."""
+    return _key(f"{prefix}{IDEMPOTENCY_PREFIX}{digest}", IDEMPOTENCY_SORT_KEY)
+
+
 def version_record_key(partition: str) -> Key:
     """The key of zae-limiter's version record in ``partition`` (SYSTEM#, or _/SYSTEM# on
     namespaced tables)."""
@@ -204,6 +225,15 @@ def config_limit_names(item: dict[str, Any]) -> dict[str, bool]:
 def is_limit_attribute(attribute: str) -> bool:
     """Whether a config item attribute belongs to a limit (l_* or w_*)."""
     return attribute.startswith((LIMIT_ATTRIBUTE_PREFIX, WINDOWED_LIMIT_ATTRIBUTE_PREFIX))
+
+
+def is_limits_attribute(attribute: str) -> bool:
+    """Whether a config item attribute is part of its limits: a limit's, or an item-level
+    schedule's (what a write of the limits replaces)."""
+    return is_limit_attribute(attribute) or attribute in (
+        *ITEM_SCHEDULE_ATTRIBUTES,
+        ATTR_SCHEDULE_TIME_ZONE,
+    )
 
 
 def table_key_definition() -> dict[str, Any]:

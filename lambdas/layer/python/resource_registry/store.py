@@ -14,12 +14,14 @@ from resource_registry import schema
 from resource_registry.audit import DEFAULT_PAGE, AuditTrail, HistoryPage
 from resource_registry.dynamodb import MAX_TRANSACT_ACTIONS, call_dynamodb
 from resource_registry.errors import (
+    IdempotencyKeyReusedError,
     InvalidInputError,
     PreconditionFailedError,
     ResourceNotFoundError,
     UnrepresentableLimitError,
 )
-from resource_registry.layouts.base import StoredResource
+from resource_registry.idempotency import IdempotencyRecords, IdempotentRequest, RecordedAnswer
+from resource_registry.layouts.base import Action, StoredResource
 from resource_registry.model import (
     SOLE_NAMESPACE,
     Limit,
@@ -52,6 +54,7 @@ class RegistryStore:
         self.namespace = namespace
         self._retry_policy = retry_policy or RetryPolicy()
         self.audit = audit or AuditTrail(table)
+        self.idempotency = IdempotencyRecords(table)
 
     def in_namespace(self, namespace: Namespace) -> RegistryStore:
         """The same store over another namespace of the table."""
@@ -97,30 +100,45 @@ class RegistryStore:
         precondition: Precondition | None = None,
         none_match: NoneMatch | None = None,
         principal: str | None = None,
+        *,
+        idempotent: IdempotentRequest | None = None,
     ) -> ResourceDefaults:
         """Replace a resource's whole set of limits and register it, in one transaction.
 
         With a ``precondition`` (If-Match) or ``none_match`` (If-None-Match; ``*`` creates only),
         raise PreconditionFailedError unless the resource meets it. Both are checked on the
-        write's own read, and the transaction commits only if nothing changed since.
+        write's own read, and the transaction commits only if nothing changed since. With an
+        ``idempotent`` key already used for this request, answer what that write did.
         """
         validate_resource_name(resource)
         new_limits = validate_limit_set(limits)
         table, namespace, layout = self.table, self.namespace, self.table.layout
+        if len(new_limits) > layout.max_limits:
+            raise InvalidInputError(
+                f"this table's layout ({layout.name}) holds at most {layout.max_limits} limits a "
+                f"resource; the request has {len(new_limits)}"
+            )
         layout.check_limits(new_limits)
 
         def attempt() -> ResourceDefaults:
+            replayed = self._recorded(idempotent)
+            if replayed is not None:
+                return _defaults_of(replayed)
             stored = self.read_resource(resource)
             _check_precondition(resource, precondition, stored)
             _check_none_match(resource, none_match, stored)
             _refuse_unrepresentable(resource, stored)
-            actions = layout.write_actions(table, namespace, resource, stored, new_limits)
-            # The audit event commits with the change or not at all.
-            actions.append(
-                self.audit.event_action(
-                    namespace, resource, schema.ACTION_LIMITS_SET, principal, new_limits
-                )
+            stored = layout.comparable(table, namespace, resource, stored)
+            # The audit event commits with the change or not at all; its id marks the change.
+            event_id, event = self.audit.new_event(
+                namespace, resource, schema.ACTION_LIMITS_SET, principal, new_limits
             )
+            actions = layout.write_actions(
+                table, namespace, resource, stored, new_limits, write_id=event_id
+            )
+            # What a read would now find: every write moves the version by one.
+            answer = self._defaults(resource, StoredResource(new_limits, stored.version + 1))
+            actions += [event, *self._record(idempotent, RecordedAnswer(answer))]
             actions.append(layout.registry_action(table, namespace, "ADD", [resource]))
             if len(actions) - 1 > room_for_changes(table, namespace):
                 raise InvalidInputError(
@@ -129,9 +147,7 @@ class RegistryStore:
                     "transaction: delete its defaults first"
                 )
             commit_with_registry(table, namespace, actions)
-            # What a read would now find: every write moves the version by one.
-            written = StoredResource(new_limits, stored.version + 1)
-            return self._defaults(resource, written)
+            return answer
 
         return with_retries(self._retry_policy, attempt)
 
@@ -140,32 +156,53 @@ class RegistryStore:
         resource: str,
         precondition: Precondition | None = None,
         principal: str | None = None,
+        *,
+        idempotent: IdempotentRequest | None = None,
     ) -> None:
         """Delete all of a resource's limits and unregister it, in one transaction.
 
         Raises ResourceNotFoundError when it has no defaults, PreconditionFailedError when it does
-        not meet ``precondition``.
+        not meet ``precondition``; with an ``idempotent`` key already used for this request,
+        returns as that delete did, writing nothing.
         """
         validate_resource_name(resource)
         table, namespace, layout = self.table, self.namespace, self.table.layout
 
         def attempt() -> None:
+            if self._recorded(idempotent) is not None:
+                return
             stored = self.read_resource(resource)
             _check_precondition(resource, precondition, stored)
             if not stored.has_defaults:
                 raise ResourceNotFoundError(f"resource {resource!r} has no default limits")
-            # The last transaction also holds the audit event, the namespace checks, the registry.
-            reserved = MAX_TRANSACT_ACTIONS - room_for_changes(table, namespace) + 1
-            *chunks, last = layout.delete_transactions(table, namespace, resource, stored, reserved)
-            for chunk in chunks:
-                commit_without_registry(table, chunk)
-            event = self.audit.event_action(
+            stored = layout.comparable(table, namespace, resource, stored)
+            event_id, event = self.audit.new_event(
                 namespace, resource, schema.ACTION_LIMITS_DELETED, principal
             )
+            # The last transaction also holds the audit event, the namespace checks, the registry.
+            reserved = MAX_TRANSACT_ACTIONS - room_for_changes(table, namespace) + 1
+            *chunks, last = layout.delete_transactions(
+                table, namespace, resource, stored, reserved=reserved, write_id=event_id
+            )
+            for chunk in chunks:
+                commit_without_registry(table, chunk)
+            record = self._record(idempotent, RecordedAnswer(None))
             registry = layout.registry_action(table, namespace, "DELETE", [resource])
-            commit_with_registry(table, namespace, [*last, event, registry])
+            commit_with_registry(table, namespace, [*last, event, *record, registry])
 
         with_retries(self._retry_policy, attempt)
+
+    def _recorded(self, idempotent: IdempotentRequest | None) -> RecordedAnswer | None:
+        """What an earlier write with the same key answered; None without a key or a record."""
+        if idempotent is None:
+            return None
+        return self.idempotency.recorded(self.namespace, idempotent)
+
+    def _record(self, idempotent: IdempotentRequest | None, answer: RecordedAnswer) -> list[Action]:
+        """The Put of the write's answer record, for its transaction: none without a key."""
+        if idempotent is None:
+            return []
+        return [self.idempotency.record_action(self.namespace, idempotent, answer)]
 
     def _defaults(self, resource: str, stored: StoredResource) -> ResourceDefaults:
         shown = tuple(self.table.layout.shown(limit) for limit in stored.limits)
@@ -209,3 +246,12 @@ def _refuse_unrepresentable(resource: str, stored: StoredResource) -> None:
             f"resource {resource!r} holds limits this API cannot represent: {described}; a "
             "replacement would silently drop them, so change this resource with zae-limiter"
         )
+
+
+def _defaults_of(answer: RecordedAnswer) -> ResourceDefaults:
+    """The defaults a recorded set answered; a key first used to delete is another request's."""
+    if answer.defaults is None:
+        raise IdempotencyKeyReusedError(
+            "this Idempotency-Key was used in the last 24 hours for a delete; use a new key"
+        )
+    return answer.defaults

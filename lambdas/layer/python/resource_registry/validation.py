@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from resource_registry.errors import InvalidInputError
@@ -22,9 +23,21 @@ RESERVED_LIMIT_NAMES = frozenset({"wcu"})
 # zae-limiter's longest namespace name.
 MAX_NAMESPACE_LENGTH = 64
 MIN_LIMITS = 1
-MAX_LIMITS = 40
-# JSON clients (JavaScript among them) lose precision above 2**53 - 1.
-MAX_INTEGER = 2**53 - 1
+# The most limits any layout's write holds (each layout has its own maximum, at most this:
+# resource_registry.layouts); a longer list is refused before it is parsed.
+MAX_LIMITS = 1000
+# zae-limiter 0.17's own bounds on a limit's numbers (its schedule.MAX_TOKENS and
+# MAX_PERIOD_SECONDS), both below 2**53, where JSON clients (JavaScript) start losing precision.
+MAX_TOKENS = 10**15
+MAX_PERIOD_SECONDS = 10**9
+# Each number of a limit: its smallest and largest value (burst is also at least capacity).
+NUMBER_BOUNDS = {
+    "capacity": (1, MAX_TOKENS),
+    "burst": (1, MAX_TOKENS),
+    # 0: the limit refills only on its schedule (zae-limiter's Limit allows it).
+    "refill_amount": (0, MAX_TOKENS),
+    "refill_period_seconds": (1, MAX_PERIOD_SECONDS),
+}
 
 REQUIRED_LIMIT_FIELDS = ("name", "capacity", "refill_period_seconds")
 OPTIONAL_LIMIT_FIELDS = ("burst", "refill_amount")
@@ -86,16 +99,16 @@ def parse_limit(value: object, index: int = 0) -> Limit:
         raise InvalidInputError(
             f"{where}.name {name!r} is reserved: zae-limiter uses it for its own write capacity"
         )
-    capacity = _positive_integer(value, "capacity", where)
-    burst = _positive_integer(value, "burst", where, default=capacity)
+    capacity = _integer(value, "capacity", where)
+    burst = _integer(value, "burst", where, default=capacity)
     if burst < capacity:
         raise InvalidInputError(f"{where}.burst ({burst}) must be at least capacity ({capacity})")
     return Limit(
         name=name,
         capacity=capacity,
         burst=burst,
-        refill_amount=_positive_integer(value, "refill_amount", where, default=capacity),
-        refill_period_seconds=_positive_integer(value, "refill_period_seconds", where),
+        refill_amount=_integer(value, "refill_amount", where, default=capacity),
+        refill_period_seconds=_integer(value, "refill_period_seconds", where),
     )
 
 
@@ -106,22 +119,21 @@ def _check_limit_count(count: int) -> None:
         )
 
 
-def _positive_integer(
-    value: Mapping[str, Any], field: str, where: str, default: int | None = None
-) -> int:
+def _integer(value: Mapping[str, Any], field: str, where: str, default: int | None = None) -> int:
     if field not in value and default is not None:
         return default
     number = value[field]
     # bool is a subclass of int in Python, but JSON true/false are not integers.
     if isinstance(number, bool) or not isinstance(number, int):
         raise InvalidInputError(f"{where}.{field} must be an integer, not {_json_type(number)}")
-    if not 0 < number <= MAX_INTEGER:
-        raise InvalidInputError(f"{where}.{field} must be between 1 and {MAX_INTEGER}")
+    lowest, highest = NUMBER_BOUNDS[field]
+    if not lowest <= number <= highest:
+        raise InvalidInputError(f"{where}.{field} must be between {lowest} and {highest}")
     return number
 
 
 def _json_type(value: object) -> str:
-    names = {bool: "a boolean", float: "a float", str: "a string"}
+    names = {bool: "a boolean", float: "a float", Decimal: "a float", str: "a string"}
     names.update({type(None): "null", list: "a list", dict: "an object"})
     return names.get(type(value), type(value).__name__)
 

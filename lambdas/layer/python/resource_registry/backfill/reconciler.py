@@ -134,14 +134,15 @@ class RegistryReconciler:
                 if discovered is None:
                     continue
                 resource, proof = discovered
-                # A name zae-limiter would refuse (another program wrote it) is not registered:
-                # the API could never read or delete it again.
-                if not RESOURCE_NAME_PATTERN.fullmatch(resource):
-                    continue
                 if resource == last_resource or resource in seen:
                     continue
                 last_resource = resource
                 seen.add(resource)
+                # A name zae-limiter would refuse (another program wrote it) is never registered:
+                # the API could not read or delete it. It is counted, and named, instead.
+                if not RESOURCE_NAME_PATTERN.fullmatch(resource):
+                    work.count_unservable(resource, proof)
+                    continue
                 found.append(resource)
                 if resource not in registered:
                     proofs[resource] = proof
@@ -204,6 +205,11 @@ class _NamespaceWork:
             self.tally.unregistered.add(added)
             return
         self.tally.unregistered.add(missing)
+
+    def count_unservable(self, resource: str, proof: str | None) -> None:
+        """Count a resource whose name the API cannot serve, if it has defaults."""
+        if proof is not None or self._repairs.read(resource).has_defaults:
+            self.tally.unservable.add([resource])
 
     def reconcile_registered(self, registered: set[str]) -> None:
         """Report (and in prune mode, remove) registered names that have no defaults."""

@@ -36,6 +36,7 @@ class NamespaceTally(MutableRecord):
         "removed",
         "unregistered",
         "registered_without_defaults",
+        "unservable",
     )
     resources_found: Tally
     added: Tally
@@ -43,14 +44,18 @@ class NamespaceTally(MutableRecord):
     # Drift: names with defaults missing from the registry, and registered names without any.
     unregistered: Tally
     registered_without_defaults: Tally
+    # Names with defaults that zae-limiter's rule refuses (another program wrote them): never
+    # registered, since the API could not read or delete them, and drift until renamed.
+    unservable: Tally
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 (callers pass the fields in order)
         self,
         resources_found: Tally | None = None,
         added: Tally | None = None,
         removed: Tally | None = None,
         unregistered: Tally | None = None,
         registered_without_defaults: Tally | None = None,
+        unservable: Tally | None = None,
     ) -> None:
         self.resources_found = Tally() if resources_found is None else resources_found
         self.added = Tally() if added is None else added
@@ -59,12 +64,22 @@ class NamespaceTally(MutableRecord):
         self.registered_without_defaults = (
             Tally() if registered_without_defaults is None else registered_without_defaults
         )
+        self.unservable = Tally() if unservable is None else unservable
 
     def counts(self) -> dict[str, int]:
         return {kind: len(getattr(self, kind).names) for kind in TALLIES}
 
 
-TALLIES = ("resources_found", "added", "removed", "unregistered", "registered_without_defaults")
+TALLIES = (
+    "resources_found",
+    "added",
+    "removed",
+    "unregistered",
+    "registered_without_defaults",
+    "unservable",
+)
+# The kinds of names that are drift: each is a name the registry and the defaults disagree on.
+DRIFT_KINDS = ("unregistered", "registered_without_defaults", "unservable")
 # The fields a merge of many runs' summaries adds up (besides capacity, which it also rounds).
 SUMMED = ("items_read", *TALLIES, "drift")
 
@@ -72,16 +87,23 @@ SUMMED = ("items_read", *TALLIES, "drift")
 class Drift(Record):
     """Names on which a registry and its resources' defaults disagree."""
 
-    __slots__ = ("unregistered", "registered_without_defaults")
+    __slots__ = ("unregistered", "registered_without_defaults", "unservable")
     unregistered: Final[list[str]]  # have defaults, not in the registry
     registered_without_defaults: Final[list[str]]
+    unservable: Final[list[str]]  # have defaults, under a name the API cannot serve
 
-    def __init__(self, unregistered: list[str], registered_without_defaults: list[str]) -> None:
+    def __init__(
+        self,
+        unregistered: list[str],
+        registered_without_defaults: list[str],
+        unservable: list[str] | None = None,
+    ) -> None:
         self.unregistered = unregistered
         self.registered_without_defaults = registered_without_defaults
+        self.unservable = [] if unservable is None else unservable
 
     def __bool__(self) -> bool:
-        return bool(self.unregistered or self.registered_without_defaults)
+        return bool(self.unregistered or self.registered_without_defaults or self.unservable)
 
 
 class BackfillSummary(MutableRecord):
@@ -155,7 +177,7 @@ class BackfillSummary(MutableRecord):
 
     @property
     def drift(self) -> Drift:
-        return Drift(self.names("unregistered"), self.names("registered_without_defaults"))
+        return Drift(*(self.names(kind) for kind in DRIFT_KINDS))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON summary: counts, a sample of names of each kind, and counts per namespace."""
@@ -167,7 +189,7 @@ class BackfillSummary(MutableRecord):
             "items_read": self.items_read,
             "capacity_consumed": self.capacity_consumed,
             **{kind: self.total(kind) for kind in TALLIES},
-            "drift": self.total("unregistered") + self.total("registered_without_defaults"),
+            "drift": sum(self.total(kind) for kind in DRIFT_KINDS),
             "sample": {
                 kind: self.names(kind)[:SAMPLE_SIZE]
                 for kind in TALLIES

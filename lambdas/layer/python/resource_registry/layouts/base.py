@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from resource_registry import schema
 from resource_registry.errors import NamespaceNotFoundError
-from resource_registry.model import SOLE_NAMESPACE, Limit, Namespace
+from resource_registry.model import SOLE_NAMESPACE, Limit, Namespace, Number
 from resource_registry.records import Record
 
 if TYPE_CHECKING:
@@ -66,16 +66,26 @@ class StoredResource(Record):
         shown = [
             (
                 limit.name,
-                limit.capacity,
-                limit.burst,
-                limit.refill_amount,
-                limit.refill_period_seconds,
+                *(
+                    _digestible(number)
+                    for number in (
+                        limit.capacity,
+                        limit.burst,
+                        limit.refill_amount,
+                        limit.refill_period_seconds,
+                    )
+                ),
                 self.unrepresentable.get(limit.name, ""),
             )
             for limit in self.limits
         ]
         digest = hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:12]
         return f"{self.version}-{digest}"
+
+
+def _digestible(number: Number) -> int | str:
+    """A number as the ETag digests it: an int as before fractions were served, else its text."""
+    return number if isinstance(number, int) else str(number)
 
 
 # A resource found by the backfill, and what proves it has defaults (None: read it to know).
@@ -90,6 +100,8 @@ class Layout(ABC):
     # sort key is #VERSION), and the schema_version values they write there, newest last.
     version_partition: ClassVar[str]
     schema_versions: ClassVar[tuple[str, ...]]
+    # The most limits one write of a resource holds on this layout.
+    max_limits: ClassVar[int]
     # Whether a resource's version keeps counting across a delete of its defaults (the flat
     # layout's version item stays; a composite item goes, so its version starts again).
     versions_survive_deletes: ClassVar[bool] = False
@@ -108,6 +120,14 @@ class Layout(ABC):
     def read_unchanging(self, table: Table, namespace: Namespace, resource: str) -> StoredResource:
         """A read that no write landed in the middle of (what GET answers with)."""
 
+    def comparable(
+        self, table: Table, namespace: Namespace, resource: str, stored: StoredResource
+    ) -> StoredResource:
+        """``stored``, ready for a write's condition that it is unchanged; a layout whose condition
+        needs its own mark on the items first writes it here (a write, only where another writer
+        wrote the items last)."""
+        return stored
+
     @abstractmethod
     def write_actions(
         self,
@@ -116,8 +136,11 @@ class Layout(ABC):
         resource: str,
         stored: StoredResource,
         limits: Sequence[Limit],
+        *,
+        write_id: str,
     ) -> list[Action]:
-        """The transaction actions that replace ``stored`` with ``limits``, conditioned on it."""
+        """The transaction actions that replace ``stored`` with ``limits``, conditioned on it;
+        ``write_id`` names the write (its audit event's id)."""
 
     @abstractmethod
     def delete_transactions(
@@ -126,7 +149,9 @@ class Layout(ABC):
         namespace: Namespace,
         resource: str,
         stored: StoredResource,
-        reserved: int = 1,
+        *,
+        reserved: int,
+        write_id: str,
     ) -> list[list[Action]]:
         """The transactions that delete ``stored``; ``reserved`` more actions (the registry
         update among them) join the last one."""

@@ -1,5 +1,11 @@
 """zae-limiter 0.8-0.9: one ``#CONFIG`` item per resource, a limit's fields as its attributes
-(``l_{limit}_cp``, ``_bx``, ``_ra``, ``_rp``), beside attributes the API does not model."""
+(``l_{limit}_cp``, ``_bx``, ``_ra``, ``_rp``), beside attributes the API does not model.
+
+A write puts the whole item, as zae-limiter's own writes do: the new limits, and every attribute
+that is not part of the limits as it was read (``disabled``, ``cascade``, any other). Its
+condition is the item's write mark, whatever the item's size: an item another writer wrote last
+is marked first (docs/decisions/0011-a-write-mark-instead-of-comparing-every-limit.md).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from resource_registry import schema
-from resource_registry.dynamodb import call_dynamodb
+from resource_registry.dynamodb import RetryableWriteError, call_dynamodb
 from resource_registry.layouts.base import (
     Action,
     Found,
@@ -18,7 +24,8 @@ from resource_registry.layouts.base import (
     segmented,
 )
 from resource_registry.layouts.expressions import Placeholders
-from resource_registry.model import Limit, Namespace
+from resource_registry.model import Limit, Namespace, Number, stored_number
+from resource_registry.ulid import new_ulid
 
 if TYPE_CHECKING:
     from resource_registry.table import Table
@@ -30,6 +37,9 @@ UNREPRESENTABLE_DESCRIPTIONS = {
     "rsa": "windowed (reset_after)",
     "soft": "soft",
 }
+# The most limits one write holds: the item, with the longest names and numbers and a burst, is
+# about 320 bytes a limit, and its audit event about 200; both stay under DynamoDB's 400 KB.
+MAX_LIMITS = 1000
 
 
 class CompositeLayout(Layout):
@@ -38,6 +48,7 @@ class CompositeLayout(Layout):
     name = "composite"
     version_partition = schema.system_pk()
     schema_versions: ClassVar[tuple[str, ...]] = ("0.8.0",)  # 0.8, 0.9
+    max_limits = MAX_LIMITS
 
     def read(self, table: Table, namespace: Namespace, resource: str) -> StoredResource:
         response = call_dynamodb(
@@ -64,6 +75,36 @@ class CompositeLayout(Layout):
         # One item: a GetItem never sees half a write.
         return self.read(table, namespace, resource)
 
+    def comparable(
+        self, table: Table, namespace: Namespace, resource: str, stored: StoredResource
+    ) -> StoredResource:
+        item = stored.items.get(schema.CONFIG_SORT_KEY)
+        if item is None or schema.ATTR_WRITE_ID in item:
+            return stored
+        # Last written by another writer: mark it, then check that the marked item is the one
+        # read and nothing else. From then on a write is conditioned on the mark alone, and any
+        # rewrite of the item, which drops the mark, fails it.
+        mark = new_ulid()
+        response = _update_or_retry(
+            table,
+            Key=schema.config_key(resource, namespace.prefix),
+            UpdateExpression="SET #mark = :mark",
+            ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(#mark)",
+            ExpressionAttributeNames={"#pk": schema.PARTITION_KEY, "#mark": schema.ATTR_WRITE_ID},
+            ExpressionAttributeValues={":mark": {"S": mark}},
+            ReturnValues="ALL_NEW",
+        )
+        marked = {**item, schema.ATTR_WRITE_ID: {"S": mark}}
+        if _canonical(response.get("Attributes", {})) != _canonical(marked):
+            # Rewritten between the read and the mark: start over from a fresh read.
+            raise RetryableWriteError("ConditionalCheckFailed", ["ConditionalCheckFailed"])
+        return StoredResource(
+            stored.limits,
+            stored.version,
+            stored.unrepresentable,
+            items={schema.CONFIG_SORT_KEY: marked},
+        )
+
     def write_actions(
         self,
         table: Table,
@@ -71,43 +112,26 @@ class CompositeLayout(Layout):
         resource: str,
         stored: StoredResource,
         limits: Sequence[Limit],
+        *,
+        write_id: str,
     ) -> list[Action]:
-        placeholders = Placeholders()
-        assignments = [
-            placeholders.equals(schema.ATTR_RESOURCE, {"S": resource}),
+        stored_item = stored.items.get(schema.CONFIG_SORT_KEY, {})
+        item: Item = {
+            **schema.config_key(resource, namespace.prefix),
+            schema.ATTR_RESOURCE: {"S": resource},
             # zae-limiter writes config_version 1 on every write; ours count up from what we read.
-            placeholders.equals(schema.ATTR_CONFIG_VERSION, {"N": str(stored.version + 1)}),
-        ]
-        written: set[str] = set()
+            schema.ATTR_CONFIG_VERSION: {"N": str(stored.version + 1)},
+            schema.ATTR_WRITE_ID: {"S": write_id},
+            **self.resource_keys(namespace, resource),
+            **_kept(stored_item),
+        }
         for limit in limits:
             for field_name, number in self.limit_fields(limit):
-                attribute = schema.limit_attribute(limit.name, field_name)
-                assignments.append(placeholders.equals(attribute, {"N": str(number)}))
-                written.add(attribute)
-        assignments += [
-            placeholders.equals(attribute, value)
-            for attribute, value in self.resource_keys(namespace, resource).items()
-        ]
-        stored_item = stored.items.get(schema.CONFIG_SORT_KEY, {})
-        # Every field of a limit that is not in the new set, and any burst the layout no longer
-        # keeps; attributes that are not limits (disabled, cascade, ...) stay as they are.
-        removed = sorted(
-            attribute
-            for attribute in stored_item
-            if schema.is_limit_attribute(attribute) and attribute not in written
-        )
-        expression = "SET " + ", ".join(assignments)
-        if removed:
-            expression += " REMOVE " + ", ".join(placeholders.name(name) for name in removed)
-        condition = _unchanged_config(placeholders, stored_item)
-        update: Action = {
-            "TableName": table.name,
-            "Key": schema.config_key(resource, namespace.prefix),
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            **placeholders.request(),
-        }
-        return [{"Update": update}]
+                item[schema.limit_attribute(limit.name, field_name)] = {"N": str(number)}
+        placeholders = Placeholders()
+        condition = _unchanged(placeholders, stored_item)
+        put = {"TableName": table.name, "Item": item, "ConditionExpression": condition}
+        return [{"Put": {**put, **placeholders.request()}}]
 
     def delete_transactions(
         self,
@@ -115,14 +139,41 @@ class CompositeLayout(Layout):
         namespace: Namespace,
         resource: str,
         stored: StoredResource,
-        reserved: int = 1,
+        *,
+        reserved: int,
+        write_id: str,
     ) -> list[list[Action]]:
-        return [[{"Delete": self._unchanged(table, namespace, resource, stored)}]]
+        stored_item = stored.items.get(schema.CONFIG_SORT_KEY, {})
+        placeholders = Placeholders()
+        condition = _unchanged(placeholders, stored_item)
+        key = schema.config_key(resource, namespace.prefix)
+        kept = _kept(stored_item)
+        if not kept:
+            delete = {"TableName": table.name, "Key": key, "ConditionExpression": condition}
+            return [[{"Delete": {**delete, **placeholders.request()}}]]
+        # The defaults go; what zae-limiter keeps beside them (a disabled flag) stays, as a config
+        # item without limits, which zae-limiter reads as the resource's flags alone.
+        item: Item = {
+            **key,
+            schema.ATTR_RESOURCE: {"S": resource},
+            schema.ATTR_WRITE_ID: {"S": write_id},
+            **self.resource_keys(namespace, resource),
+            **kept,
+        }
+        put = {"TableName": table.name, "Item": item, "ConditionExpression": condition}
+        return [[{"Put": {**put, **placeholders.request()}}]]
 
     def unchanged_check(
         self, table: Table, namespace: Namespace, resource: str, stored: StoredResource
     ) -> Action:
-        return {"ConditionCheck": self._unchanged(table, namespace, resource, stored)}
+        placeholders = Placeholders()
+        condition = _unchanged(placeholders, stored.items.get(schema.CONFIG_SORT_KEY, {}))
+        check = {
+            "TableName": table.name,
+            "Key": schema.config_key(resource, namespace.prefix),
+            "ConditionExpression": condition,
+        }
+        return {"ConditionCheck": {**check, **placeholders.request()}}
 
     def proof(self, stored: StoredResource) -> str:
         item = stored.items[schema.CONFIG_SORT_KEY]
@@ -139,7 +190,7 @@ class CompositeLayout(Layout):
             }
         }
 
-    def limit_fields(self, limit: Limit) -> list[tuple[str, int]]:
+    def limit_fields(self, limit: Limit) -> list[tuple[str, Number]]:
         """The fields of a limit this layout stores, by attribute suffix."""
         return [
             (schema.FIELD_CAPACITY, limit.capacity),
@@ -190,19 +241,6 @@ class CompositeLayout(Layout):
         name, windowed = sorted(names.items())[0]
         return resource, schema.limit_attribute(name, schema.FIELD_CAPACITY, windowed)
 
-    def _unchanged(
-        self, table: Table, namespace: Namespace, resource: str, stored: StoredResource
-    ) -> Action:
-        """The config item's key, conditioned on it being as ``stored``."""
-        placeholders = Placeholders()
-        condition = _unchanged_config(placeholders, stored.items.get(schema.CONFIG_SORT_KEY, {}))
-        return {
-            "TableName": table.name,
-            "Key": schema.config_key(resource, namespace.prefix),
-            "ConditionExpression": condition,
-            **placeholders.request(),
-        }
-
 
 def _config_limits(item: Item) -> tuple[tuple[Limit, ...], dict[str, str]]:
     """The limits on a config item, and those of them the API cannot represent (with why)."""
@@ -211,7 +249,7 @@ def _config_limits(item: Item) -> tuple[tuple[Limit, ...], dict[str, str]]:
     item_schedule = [name for name in schema.ITEM_SCHEDULE_ATTRIBUTES if name in item]
     for name, windowed in sorted(schema.config_limit_names(item).items()):
         fields = {
-            field_name: int(value["N"])
+            field_name: stored_number(value["N"])
             for field_name in schema.NUMBER_FIELDS
             if "N" in (value := item.get(schema.limit_attribute(name, field_name, windowed), {}))
         }
@@ -245,29 +283,72 @@ def _is_set(value: dict[str, Any] | None) -> bool:
     return value is not None and value != {"BOOL": False}
 
 
-def _unchanged_config(placeholders: Placeholders, item: Item) -> str:
-    """The condition that a config item's limits and version are still exactly as read.
+# Written by every write of ours: a write never keeps them from the item it replaces.
+_REWRITTEN = frozenset(
+    {
+        schema.PARTITION_KEY,
+        schema.SORT_KEY,
+        schema.ATTR_RESOURCE,
+        schema.ATTR_CONFIG_VERSION,
+        schema.ATTR_WRITE_ID,
+        schema.GSI4_PARTITION_KEY,
+        schema.GSI4_SORT_KEY,
+    }
+)
 
-    zae-limiter rewrites the whole item with config_version 1 every time, so the version alone
-    cannot tell its writes apart: every limit attribute read is compared too. (A rewrite that
-    only adds limits inside the few milliseconds between our read and our commit passes; see
-    docs/decisions/0005-etags-over-writers-without-versions.md.)
+
+def _kept(item: Item) -> Item:
+    """What a write keeps of the item it replaces: every attribute not of the limits and not
+    rewritten (``disabled``, ``cascade``, and any the service does not know)."""
+    return {
+        attribute: value
+        for attribute, value in item.items()
+        if attribute not in _REWRITTEN and not schema.is_limits_attribute(attribute)
+    }
+
+
+def _unchanged(placeholders: Placeholders, item: Item) -> str:
+    """The condition that a config item is still as read: absent, or carrying the same write
+    mark (zae-limiter's writes of limits rewrite the whole item, which drops it), with the
+    attributes a write keeps, which zae-limiter changes in place, unchanged too.
+
+    An item without a mark (``comparable`` marks every item a write replaces) is compared
+    attribute by attribute: the prune's check of a config item without limits.
     """
     if not item:
         return f"attribute_not_exists({placeholders.name(schema.PARTITION_KEY)})"
-    version = item.get(schema.ATTR_CONFIG_VERSION)
-    terms = [
-        placeholders.equals(schema.ATTR_CONFIG_VERSION, version)
-        if version is not None
-        else f"attribute_not_exists({placeholders.name(schema.ATTR_CONFIG_VERSION)})"
-    ]
+    if schema.ATTR_WRITE_ID in item:
+        terms = [placeholders.equals(schema.ATTR_WRITE_ID, item[schema.ATTR_WRITE_ID])]
+        terms += [placeholders.equals(attribute, value) for attribute, value in _kept(item).items()]
+    else:
+        terms = [f"attribute_not_exists({placeholders.name(schema.ATTR_WRITE_ID)})"]
+        terms += [
+            placeholders.equals(attribute, value)
+            for attribute, value in sorted(item.items())
+            if attribute not in (schema.PARTITION_KEY, schema.SORT_KEY)
+        ]
     terms += [
-        placeholders.equals(attribute, value)
-        for attribute, value in sorted(item.items())
-        if schema.is_limit_attribute(attribute) and _comparable(value)
+        f"attribute_not_exists({placeholders.name(attribute)})"
+        for attribute in schema.IN_PLACE_ATTRIBUTES
+        if attribute not in item
     ]
     return " AND ".join(terms)
 
 
-def _comparable(value: dict[str, Any]) -> bool:
-    return bool(value.keys() & {"S", "N", "BOOL"})
+def _canonical(item: Item) -> Item:
+    """An item comparable with another read of it: set members in order (DynamoDB keeps none)."""
+    return {
+        attribute: {kind: sorted(members) if kind in ("SS", "NS", "BS") else members}
+        for attribute, value in item.items()
+        for kind, members in value.items()
+    }
+
+
+def _update_or_retry(table: Table, **update: Any) -> dict[str, Any]:
+    """One conditional UpdateItem; a failed condition starts the write over from a fresh read."""
+    try:
+        return cast(
+            dict[str, Any], call_dynamodb(table.client.update_item, TableName=table.name, **update)
+        )
+    except table.client.exceptions.ConditionalCheckFailedException as error:
+        raise RetryableWriteError("ConditionalCheckFailed", ["ConditionalCheckFailed"]) from error

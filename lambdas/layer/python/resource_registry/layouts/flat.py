@@ -19,7 +19,7 @@ from resource_registry.layouts.base import (
     segmented,
 )
 from resource_registry.layouts.expressions import Placeholders
-from resource_registry.model import Limit, Namespace
+from resource_registry.model import Limit, Namespace, Number, stored_number
 
 if TYPE_CHECKING:
     from resource_registry.table import Table
@@ -32,6 +32,9 @@ class FlatLayout(Layout):
     """One item per limit, plus this service's version item."""
 
     name = "flat"
+    # One transaction: a Put per limit, the version item, the audit event, the registry and an
+    # idempotency record.
+    max_limits = MAX_TRANSACT_ACTIONS - 4
     version_partition = schema.system_pk()
     schema_versions = ("1.0.0", "0.7.0")  # 0.6, 0.7
     versions_survive_deletes = True
@@ -85,7 +88,10 @@ class FlatLayout(Layout):
         resource: str,
         stored: StoredResource,
         limits: Sequence[Limit],
+        *,
+        write_id: str,
     ) -> list[Action]:
+        # The version item, not the write's id, is what this layout's conditions compare.
         version = stored.version + 1
         actions: list[Action] = []
         for limit in limits:
@@ -107,7 +113,9 @@ class FlatLayout(Layout):
         namespace: Namespace,
         resource: str,
         stored: StoredResource,
-        reserved: int = 1,
+        *,
+        reserved: int,
+        write_id: str,
     ) -> list[list[Action]]:
         deletes = [
             self._delete_limit(table, namespace, resource, stored, key)
@@ -254,10 +262,10 @@ def limit_item_scan(table_name: str, segment: int = 0, total_segments: int = 1) 
 
 
 def _flat_limit(item: Item) -> Limit:
-    def number(attribute: str, default: int | None = None) -> int:
+    def number(attribute: str, default: Number | None = None) -> Number:
         if attribute not in item and default is not None:
             return default
-        return int(item[attribute]["N"])
+        return stored_number(item[attribute]["N"])
 
     capacity = number(schema.ATTR_CAPACITY)
     return Limit(

@@ -15,7 +15,7 @@ from resource_registry.dynamodb import all_items, call_dynamodb
 from resource_registry.errors import InvalidInputError
 from resource_registry.layouts.base import Action, Found, Item, namespace_not_found, paged
 from resource_registry.layouts.composite import CompositeLayout
-from resource_registry.model import Limit, Namespace
+from resource_registry.model import Limit, Namespace, Number
 from resource_registry.validation import MAX_NAMESPACE_LENGTH
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class NamespacedLayout(CompositeLayout):
         del shown["burst"]
         return shown
 
-    def limit_fields(self, limit: Limit) -> list[tuple[str, int]]:
+    def limit_fields(self, limit: Limit) -> list[tuple[str, Number]]:
         return [
             (field_name, number)
             for field_name, number in super().limit_fields(limit)
