@@ -76,11 +76,22 @@ def test_backfill_registers_every_resource_with_limits_and_nothing_else(
 
 
 @pytest.mark.parametrize("name", ["a b", "9lives", "x" * 65, "a#b"])
-def test_backfill_leaves_out_names_the_api_could_not_read(legacy_table: Table, name: str) -> None:
+def test_backfill_counts_names_the_api_cannot_serve_and_never_registers_them(
+    legacy_table: Table, name: str
+) -> None:
+    # Given limits another program wrote under a name zae-limiter's rule refuses
     write_legacy_limits(legacy_table, name)
+    # When backfill and then verify run
     summary = run(legacy_table, Mode.BACKFILL)
+    verified = run(legacy_table, Mode.VERIFY)
+    # Then the name is not registered (the API could neither read nor delete it) but is counted,
+    # named, and is drift until someone renames or deletes it
     assert legacy_table.registry() == set(LEGACY)
     assert name not in summary.resources_found
+    assert summary.names("unservable") == [name]
+    assert verified.drift.unservable == [name]
+    assert verified.to_dict()["drift"] == 1
+    assert verified.to_dict()["sample"]["unservable"] == [name]
 
 
 def test_backfill_is_idempotent(legacy_table: Table) -> None:

@@ -311,3 +311,36 @@ def test_if_none_match_on_put_takes_only_a_bare_star(moto_table: Table, header: 
     assert "If-None-Match on PUT takes only *" in answer["json"]["message"]
     assert moto_table.items() == before
     assert put("gpt-4", [TPM], headers={"If-None-Match": " * "})["statusCode"] == 412
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        (
+            '{"limits": [{"name": "rpm", "capacity": -1, "capacity": 5, '
+            '"refill_period_seconds": 60}]}',
+            "capacity",
+        ),
+        (
+            '{"limits": [], "limits": [{"name": "rpm", "capacity": 5, '
+            '"refill_period_seconds": 60}]}',
+            "limits",
+        ),
+        (
+            '{"limits": [{"name": "x", "name": "rpm", "capacity": 5, '
+            '"refill_period_seconds": 60}]}',
+            "name",
+        ),
+    ],
+)
+def test_a_key_given_twice_at_any_depth_is_refused_naming_it(
+    moto_table: Table, raw: str, key: str
+) -> None:
+    # Given a body that names a key twice (Python's json would keep the last one)
+    answer = api_call(
+        "PUT", DEFAULTS.format("gpt-4"), body=raw, headers={"Content-Type": "application/json"}
+    )
+    # Then it is refused, naming the key, and nothing is written
+    assert answer["statusCode"] == 400
+    assert f"the key {key!r} appears twice" in answer["json"]["message"]
+    assert moto_table.items() == []
