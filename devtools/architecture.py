@@ -21,6 +21,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
     "use cases": (
         f"{LAYER}/store.py",
         f"{LAYER}/repairs.py",
+        f"{LAYER}/idempotency.py",
         f"{LAYER}/registry_commit.py",
         f"{LAYER}/audit.py",
         f"{LAYER}/namespaces.py",

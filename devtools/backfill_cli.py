@@ -137,7 +137,7 @@ def reconcile(
     mode: Mode, total_segments: int, console: Console, namespace: str | None = None
 ) -> dict[str, Any]:
     """Run ``mode`` over the table (one namespace, or all) in ``total_segments`` segments."""
-    reconciler = RegistryReconciler(service.table())
+    reconciler = RegistryReconciler(service.batch_table())
     requests = [
         BackfillRequest(mode, segment, total_segments, namespace)
         for segment in range(total_segments)

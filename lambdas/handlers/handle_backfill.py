@@ -31,7 +31,7 @@ from resource_registry.observability import (
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = BackfillRequest.from_event(event)
-    reconciler = RegistryReconciler(service.table())
+    reconciler = RegistryReconciler(service.batch_table())
     summary = reconciler.run(request, remaining_millis=context.get_remaining_time_in_millis)
     for metric, kind in (("ResourcesRegistered", "added"), ("ResourcesPruned", "removed")):
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=summary.total(kind))

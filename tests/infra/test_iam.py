@@ -174,12 +174,13 @@ def test_role_has_no_managed_policies_and_is_its_own(
 def test_audit_access_is_limited_to_audit_partitions(
     synthesized: Synthesized, function_id: str
 ) -> None:
-    # The delete's PutItem and the history's Query reach audit partitions only.
-    action = (
-        "dynamodb:PutItem"
-        if function_id == routes.DELETE_DEFAULTS.function_id
-        else "dynamodb:Query"
-    )
+    # The history's Query reaches audit partitions only; the delete's PutItem those, its
+    # idempotency record's and the resource's own (a config item put back with its flags alone).
+    delete = function_id == routes.DELETE_DEFAULTS.function_id
+    action = "dynamodb:PutItem" if delete else "dynamodb:Query"
+    partitions = ["AUDIT#*", "*/AUDIT#*"]
+    if delete:
+        partitions += ["IDEMPOTENCY#*", "*/IDEMPOTENCY#*", "RESOURCE#*", "*/RESOURCE#*"]
     granting = [
         statement
         for statement in role_statements(synthesized, function_id)
@@ -189,5 +190,5 @@ def test_audit_access_is_limited_to_audit_partitions(
     for statement in granting:
         assert as_list(statement["Action"]) == [action]
         assert statement["Condition"] == {
-            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*", "*/AUDIT#*"]}
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": partitions}
         }

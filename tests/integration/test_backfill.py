@@ -253,6 +253,7 @@ def test_the_backfill_handler_runs_a_segment_and_returns_the_summary(legacy_tabl
             "removed": 0,
             "unregistered": 12,
             "registered_without_defaults": 0,
+            "unservable": 0,
         }
     }
     assert result["continuation"] is None

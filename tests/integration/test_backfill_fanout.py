@@ -142,6 +142,7 @@ def test_the_fan_out_reconciles_every_namespace_of_a_namespaced_table(
             "removed": 0,
             "unregistered": 2,
             "registered_without_defaults": 0,
+            "unservable": 0,
         },
         "tenant-a": {
             "resources_found": 1,
@@ -149,6 +150,7 @@ def test_the_fan_out_reconciles_every_namespace_of_a_namespaced_table(
             "removed": 0,
             "unregistered": 1,
             "registered_without_defaults": 0,
+            "unservable": 0,
         },
     }
     assert summary["sample"]["added"] == ["claude-3", "llama3:8b", "openai/gpt-4"]

@@ -246,12 +246,13 @@ def layout_table(dynamodb_local: DynamoDBLocal, layout: str) -> Table:
 
 
 def state(table: Table) -> list[Any]:
-    """A full dump, each audit event as its action alone: event ids and times differ between
-    two tables that went through the same changes, but how many events of which kind may not."""
+    """A full dump, each audit event as its action alone and a write mark as its presence: event
+    ids and times differ between two tables that went through the same changes, but how many
+    events of which kind may not, nor which items carry a mark."""
     return [
         item[schema.ATTR_ACTION]["S"]
         if item[schema.SORT_KEY]["S"].startswith(schema.AUDIT_SORT_PREFIX)
-        else item
+        else {**item, **({schema.ATTR_WRITE_ID: "marked"} if schema.ATTR_WRITE_ID in item else {})}
         for item in table.items()
     ]
 

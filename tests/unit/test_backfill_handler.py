@@ -9,7 +9,7 @@ import pytest
 
 from devtools.local_server import LocalContext
 from handlers import handle_backfill
-from resource_registry import schema
+from resource_registry import schema, service
 from tests.conftest import Table
 
 
@@ -73,3 +73,16 @@ def test_a_verify_run_without_drift_publishes_zero(
     assert drift_published(capsys.readouterr().out) == [
         (0, {"service": "resource-registry", "mode": "verify"})
     ]
+
+
+def test_the_backfill_reads_with_the_batch_client_and_the_api_with_its_own(
+    moto_table: Table,
+) -> None:
+    # A scan page may take seconds and a run minutes: long reads, adaptive retries
+    batch = service.batch_table().client.meta.config
+    api = service.table().client.meta.config
+    assert (batch.read_timeout, batch.retries["mode"]) == (60, "adaptive")
+    assert batch.retries["total_max_attempts"] > api.retries["total_max_attempts"]
+    # An API request must answer inside API Gateway's 29 s
+    assert api.read_timeout == 2
+    assert service.batch_table().layout is service.table().layout

@@ -139,7 +139,7 @@ def test_put_body_may_echo_the_resource_it_got(moto_table: Table) -> None:
         ("", {"Content-Type": "application/json"}, 400, "empty"),
         ('{"limits": []}', {"Content-Type": "text/plain"}, 415, "Content-Type"),
         ('{"limits": []}', {}, 415, "Content-Type"),
-        ("[" * 100_000 + "]" * 100_000, {"Content-Type": "application/json"}, 413, "over"),
+        ("[" * 140_000 + "]" * 140_000, {"Content-Type": "application/json"}, 413, "over"),
         ("[" * 5_000 + "]" * 5_000, {"Content-Type": "application/json"}, 400, "nested too deeply"),
         ("[" * 17 + "]" * 17, {"Content-Type": "application/json"}, 400, "nested too deeply"),
         (  # brackets inside strings are text, not nesting

@@ -35,11 +35,32 @@ CLIENT_CONFIG = Config(
 )
 
 
+# The backfill's pages: a Scan or Query page of 1 MB may take seconds on a busy table, and a run
+# lasts minutes, so it waits longer and backs off adaptively (client-side rate limiting on
+# throttling) rather than giving up after three tries as an API request must.
+BATCH_CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "total_max_attempts": 10},
+    connect_timeout=5,
+    read_timeout=60,
+    parameter_validation=False,
+)
+
+
 @cache
 def dynamodb_client() -> DynamoDBClient:
-    """The process-wide DynamoDB client, created on first use."""
+    """The process-wide DynamoDB client of the API functions, created on first use."""
+    return _client(CLIENT_CONFIG)
+
+
+@cache
+def batch_dynamodb_client() -> DynamoDBClient:
+    """The process-wide DynamoDB client of the backfill, created on first use."""
+    return _client(BATCH_CLIENT_CONFIG)
+
+
+def _client(config: Config) -> DynamoDBClient:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    client: DynamoDBClient = boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
+    client: DynamoDBClient = boto3.client("dynamodb", region_name=region, config=config)
     return client
 
 

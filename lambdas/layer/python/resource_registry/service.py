@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from resource_registry import schema
 from resource_registry.audit import AuditTrail
-from resource_registry.clients import dynamodb_client, table_name
+from resource_registry.clients import batch_dynamodb_client, dynamodb_client, table_name
 from resource_registry.detection import LAYOUT_VARIABLE, detect_table
 from resource_registry.namespaces import NamespaceDirectory
 from resource_registry.store import RegistryStore
@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 def table() -> Table:
     """The configured table, its layout detected (or named by TABLE_LAYOUT)."""
     return detect_table(dynamodb_client(), table_name(), os.environ.get(LAYOUT_VARIABLE))
+
+
+@cache
+def batch_table() -> Table:
+    """The configured table over the backfill's client: long reads, adaptive retries."""
+    return Table(batch_dynamodb_client(), table_name(), table().layout)
 
 
 @cache
@@ -67,5 +73,7 @@ def reset() -> None:
     """Forget the cached client, table and namespaces (tests switch tables between cases)."""
     audit_trail.cache_clear()
     namespaces.cache_clear()
+    batch_table.cache_clear()
     table.cache_clear()
+    batch_dynamodb_client.cache_clear()
     dynamodb_client.cache_clear()
