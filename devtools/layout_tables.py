@@ -58,13 +58,15 @@ def create_layout_table(client: Any, name: str, layout: str) -> None:
 
 
 def add_namespace(client: Any, table: str, namespace: str, namespace_id: str) -> None:
-    """An active namespace, as zae-limiter's register_namespace records it (name to id)."""
-    client.put_item(
-        TableName=table,
-        Item={
-            **schema.namespace_key(namespace),
-            schema.ATTR_NAMESPACE_ID: {"S": namespace_id},
-            schema.ATTR_NAMESPACE_NAME: {"S": namespace},
-            schema.ATTR_NAMESPACE_STATUS: {"S": schema.NAMESPACE_ACTIVE},
-        },
-    )
+    """An active namespace, as zae-limiter's register_namespace records it: its name to its id,
+    and the reverse item, its id to its name."""
+    for key in (schema.namespace_key(namespace), schema.namespace_id_key(namespace_id)):
+        client.put_item(
+            TableName=table,
+            Item={
+                **key,
+                schema.ATTR_NAMESPACE_ID: {"S": namespace_id},
+                schema.ATTR_NAMESPACE_NAME: {"S": namespace},
+                schema.ATTR_NAMESPACE_STATUS: {"S": schema.NAMESPACE_ACTIVE},
+            },
+        )

@@ -95,7 +95,8 @@ LIMIT_FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "burst": _integer("burst", "At least capacity; defaults to capacity."),
     "refill_amount": _integer(
         "refill_amount",
-        "Tokens added each refill period; defaults to capacity; 0: refilled only on a schedule.",
+        "Tokens added each refill period; defaults to capacity. (zae-limiter takes 0 only with a "
+        "reset schedule, which this API does not write.)",
     ),
     "refill_period_seconds": _integer("refill_period_seconds", "Seconds between refills."),
 }

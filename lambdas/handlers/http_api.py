@@ -18,7 +18,6 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.error_codes import EdgeErrorCode
-from handlers.json_text import dumps
 from handlers.request_parsing import HttpError
 from handlers.routes import JSON_MEDIA_TYPE, Route
 from resource_registry.errors import (
@@ -36,6 +35,7 @@ from resource_registry.errors import (
     UnrepresentableLimitError,
     UnsupportedTableError,
 )
+from resource_registry.json_text import dumps
 from resource_registry.model import ResourceDefaults
 from resource_registry.observability import logger, metrics, tracer
 

@@ -12,10 +12,9 @@ from typing import Any, Final
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from handlers import json_text
 from handlers.error_codes import EdgeErrorCode
 from handlers.routes import JSON_MEDIA_TYPE, NAMESPACE_PARAMETER
-from resource_registry import schema, service
+from resource_registry import json_text, schema, service
 from resource_registry.errors import InvalidInputError, PreconditionFailedError
 from resource_registry.idempotency import IdempotentRequest
 from resource_registry.model import Limit, NoneMatch, Precondition

@@ -77,6 +77,9 @@ API_ROUTES: tuple[Route, ...] = (
 # Invoked by hand, never through the API.
 BACKFILL_FUNCTION_ID = "Backfill"
 BACKFILL_HANDLER = "handlers.handle_backfill.handler"
+# Invoked by the table's stream.
+HEALER_FUNCTION_ID = "Healer"
+HEALER_HANDLER = "handlers.handle_stream.handler"
 
 
 def path_parameters(path: str) -> tuple[str, ...]:

@@ -188,8 +188,7 @@ FIELDS = ["capacity", "burst", "refill_amount", "refill_period_seconds"]
         for literal, words in (NUMBERS if field == "capacity" else NUMBERS[::3])
     ]
     + [
-        # Zero, where the field's bounds refuse it (refill_amount 0 is a limit refilled only on
-        # its schedule, as zae-limiter allows).
+        # Zero, where the field's bounds refuse it.
         pytest.param(field, zero, f"between {lowest} and {highest}", id=f"{field}={zero}")
         for field, (lowest, highest) in NUMBER_BOUNDS.items()
         if lowest > 0

@@ -58,7 +58,7 @@ def test_invalid_names_are_refused_with_the_rule(name: Any) -> None:
         ("capacity", MAX_TOKENS + 1, "between 1 and"),
         ("refill_period_seconds", 0, "between 1 and"),
         ("refill_period_seconds", MAX_PERIOD_SECONDS + 1, "between 1 and"),
-        ("refill_amount", -1, "between 0 and"),
+        ("refill_amount", 0, "between 1 and"),
         ("burst", 99, "at least capacity"),
     ],
 )

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from resource_registry.dynamodb import RetryableWriteError
 from resource_registry.errors import ConcurrentUpdateError
-from resource_registry.layouts.base import StoredResource
+from resource_registry.layouts.base import Action, StoredResource
 from resource_registry.model import SOLE_NAMESPACE, Namespace
 from resource_registry.registry_commit import commit_with_registry, room_for_changes
 from resource_registry.retry import RetryPolicy, with_retries
@@ -80,6 +80,37 @@ class RegistryRepairs:
             self.register_existing({resource: self.proof(after)})
             return False
         return True
+
+    def add_if_still(self, resource: str, stored: StoredResource) -> bool:
+        """Add ``resource``, which has defaults as ``stored``, if the limit that proves it still
+        exists; False if it does not (a newer write removed it: its own change heals it)."""
+        layout, table, namespace = self._table.layout, self._table, self._namespace
+        check = layout.proof_check(table, namespace, resource, layout.proof(stored))
+        registry = layout.registry_action(table, namespace, "ADD", [resource])
+        return self._unless_stale([check, registry])
+
+    def remove_if_still(self, resource: str, stored: StoredResource) -> bool:
+        """Remove ``resource``, which has no defaults as ``stored``, if it is still as read;
+        False if it is not (a newer write changed it: its own change heals it)."""
+        layout, table, namespace = self._table.layout, self._table, self._namespace
+        check = layout.unchanged_check(table, namespace, resource, stored)
+        registry = layout.registry_action(table, namespace, "DELETE", [resource])
+        return self._unless_stale([check, registry])
+
+    def _unless_stale(self, actions: list[Action]) -> bool:
+        """Commit ``actions`` (conflicts and throttling retried); False when a condition on the
+        resource failed: the state they were built from is gone."""
+
+        def attempt() -> bool:
+            try:
+                commit_with_registry(self._table, self._namespace, actions)
+            except RetryableWriteError as retry:
+                if set(retry.reasons) <= {"None", "ConditionalCheckFailed"}:
+                    return False
+                raise
+            return True
+
+        return with_retries(self._retry_policy, attempt)
 
     def _register_batch(self, batch: dict[str, str]) -> list[str]:
         layout, table, namespace = self._table.layout, self._table, self._namespace

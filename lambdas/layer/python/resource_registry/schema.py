@@ -34,10 +34,17 @@ RESOURCE_ENTITY_PREFIX = "$RESOURCE:"
 # client's key), which zae-limiter never reads; it expires with the table's TTL (`ttl`).
 IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
 IDEMPOTENCY_SORT_KEY = "#ANSWER"
+# This service's mark of the last change event it published for a resource: the stream sequence
+# number of that change, so a redelivered record publishes nothing twice.
+CHANGE_EVENTS_PREFIX = "CHANGE_EVENTS#"
+PUBLISHED_SORT_KEY = "#PUBLISHED"
+ATTR_SEQUENCE = "sequence"
 # Namespaces (namespaced layout): items under the reserved namespace "_".
 RESERVED_NAMESPACE = "_"
 DEFAULT_NAMESPACE = "default"
 NAMESPACE_SORT_PREFIX = "#NAMESPACE#"
+# The reverse item of a namespace: its id to its name.
+NAMESPACE_ID_SORT_PREFIX = "#NSID#"
 
 # Attributes of a flat limit item.
 ATTR_RESOURCE = "resource"
@@ -165,6 +172,16 @@ def idempotency_key(digest: str, prefix: str = "") -> Key:
     return _key(f"{prefix}{IDEMPOTENCY_PREFIX}{digest}", IDEMPOTENCY_SORT_KEY)
 
 
+def published_key(resource: str, prefix: str = "") -> Key:
+    """The key of the mark of a resource's last published change event."""
+    return _key(f"{prefix}{CHANGE_EVENTS_PREFIX}{resource}", PUBLISHED_SORT_KEY)
+
+
+def audit_key(resource: str, event_id: str, prefix: str = "") -> Key:
+    """The key of one audit event of a resource."""
+    return _key(audit_pk(resource, prefix), audit_sk(event_id))
+
+
 def version_record_key(partition: str) -> Key:
     """The key of zae-limiter's version record in ``partition`` (SYSTEM#, or _/SYSTEM# on
     namespaced tables)."""
@@ -179,6 +196,11 @@ def namespace_pk() -> str:
 def namespace_key(name: str) -> Key:
     """The key of the item that maps a namespace name to its id."""
     return _key(namespace_pk(), f"{NAMESPACE_SORT_PREFIX}{name}")
+
+
+def namespace_id_key(namespace_id: str) -> Key:
+    """The key of the item that maps a namespace id back to its name."""
+    return _key(namespace_pk(), f"{NAMESPACE_ID_SORT_PREFIX}{namespace_id}")
 
 
 def resource_from_pk(pk: str, prefix: str = "") -> str | None:

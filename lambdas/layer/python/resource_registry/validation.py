@@ -34,8 +34,10 @@ MAX_PERIOD_SECONDS = 10**9
 NUMBER_BOUNDS = {
     "capacity": (1, MAX_TOKENS),
     "burst": (1, MAX_TOKENS),
-    # 0: the limit refills only on its schedule (zae-limiter's Limit allows it).
-    "refill_amount": (0, MAX_TOKENS),
+    # zae-limiter's Limit declares refill_amount >= 0, but takes 0 only with a reset schedule
+    # (a quota, ADR-137) and cannot read back a limit with 0 and none; this API writes no
+    # schedules, so a limit it writes refills at least 1.
+    "refill_amount": (1, MAX_TOKENS),
     "refill_period_seconds": (1, MAX_PERIOD_SECONDS),
 }
 

@@ -92,6 +92,20 @@ def _digestible(number: Number) -> int | str:
 Found = tuple[str, str | None]
 
 
+class StreamTarget(Record):
+    """What a stream record of the table is about: a resource's limits, or a registry, in the
+    namespace whose keys start with ``prefix``."""
+
+    __slots__ = ("prefix", "resource")
+    prefix: Final[str]
+    # The resource whose limits an item holds; None for a namespace's registry item.
+    resource: Final[str | None]
+
+    def __init__(self, prefix: str, resource: str | None) -> None:
+        self.prefix = prefix
+        self.resource = resource
+
+
 class Layout(ABC):
     """How one zae-limiter release lays out a table: stateless, one instance per layout."""
 
@@ -197,6 +211,36 @@ class Layout(ABC):
                 "ExpressionAttributeValues": {":names": {"SS": list(names)}},
             }
         }
+
+    # The table's stream.
+
+    @abstractmethod
+    def holds_limits(self, sort_key: str) -> bool:
+        """Whether an item of a resource's partition with this sort key holds its limits (or
+        moves with every write of them)."""
+
+    def stream_target(self, keys: Item) -> StreamTarget | None:
+        """What a stream record with these keys is about; None for any other item."""
+        partition, sort_key = keys[schema.PARTITION_KEY]["S"], keys[schema.SORT_KEY]["S"]
+        if sort_key == schema.RESOURCES_SORT_KEY and partition.endswith(schema.SYSTEM_PARTITION):
+            return StreamTarget(partition.removesuffix(schema.SYSTEM_PARTITION), None)
+        start = partition.find(schema.RESOURCE_PREFIX)
+        if start < 0 or not self.holds_limits(sort_key):
+            return None
+        prefix = partition[:start]
+        return StreamTarget(prefix, partition[start + len(schema.RESOURCE_PREFIX) :])
+
+    def namespace_of_prefix(self, table: Table, prefix: str) -> Namespace | None:
+        """The active namespace whose keys start with ``prefix``; None if none is."""
+        return SOLE_NAMESPACE if prefix == SOLE_NAMESPACE.prefix else None
+
+    def limits_change(
+        self, old_image: Item | None, new_image: Item | None
+    ) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None] | None:
+        """A change of a resource's limits one stream record shows, as the API shows limits:
+        before and after (None: no defaults); None when the record changed no limit, or when
+        one record cannot show a whole change on this layout."""
+        return None
 
     # Namespaces.
 

@@ -146,19 +146,15 @@ class CompositeLayout(Layout):
         stored_item = stored.items.get(schema.CONFIG_SORT_KEY, {})
         placeholders = Placeholders()
         condition = _unchanged(placeholders, stored_item)
-        key = schema.config_key(resource, namespace.prefix)
-        kept = _kept(stored_item)
-        if not kept:
-            delete = {"TableName": table.name, "Key": key, "ConditionExpression": condition}
-            return [[{"Delete": {**delete, **placeholders.request()}}]]
-        # The defaults go; what zae-limiter keeps beside them (a disabled flag) stays, as a config
-        # item without limits, which zae-limiter reads as the resource's flags alone.
+        # The item stays, without its limits: with what zae-limiter keeps beside them (a disabled
+        # flag), and the delete's own mark, which tells a reader of the table's stream who made
+        # the change. zae-limiter reads a config item without limits as no limits at this level.
         item: Item = {
-            **key,
+            **schema.config_key(resource, namespace.prefix),
             schema.ATTR_RESOURCE: {"S": resource},
             schema.ATTR_WRITE_ID: {"S": write_id},
             **self.resource_keys(namespace, resource),
-            **kept,
+            **_kept(stored_item),
         }
         put = {"TableName": table.name, "Item": item, "ConditionExpression": condition}
         return [[{"Put": {**put, **placeholders.request()}}]]
@@ -189,6 +185,19 @@ class CompositeLayout(Layout):
                 "ExpressionAttributeNames": {"#capacity": proof},
             }
         }
+
+    def holds_limits(self, sort_key: str) -> bool:
+        return sort_key == schema.CONFIG_SORT_KEY
+
+    def limits_change(
+        self, old_image: Item | None, new_image: Item | None
+    ) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None] | None:
+        before, after = (self._shown_limits(image) for image in (old_image, new_image))
+        return None if before == after else (before, after)
+
+    def _shown_limits(self, image: Item | None) -> list[dict[str, Any]] | None:
+        stored = self.parse([image] if image else [])
+        return [self.shown(limit) for limit in stored.limits] if stored.has_defaults else None
 
     def limit_fields(self, limit: Limit) -> list[tuple[str, Number]]:
         """The fields of a limit this layout stores, by attribute suffix."""

@@ -156,6 +156,11 @@ class FlatLayout(Layout):
             }
         }
 
+    def holds_limits(self, sort_key: str) -> bool:
+        # A limit item, or the version item every write of ours moves. One record shows one
+        # item of several, so no change of limits is read off a record here (limits_change).
+        return schema.is_limit_sk(sort_key) or sort_key == schema.VERSION_SORT_KEY
+
     def audit_retention_key(self, namespace: Namespace) -> schema.Key | None:
         return None  # zae-limiter 0.6-0.7 keep every event 90 days
 

@@ -120,6 +120,26 @@ class NamespacedLayout(CompositeLayout):
         ]
         return sorted(namespaces, key=lambda namespace: namespace.name)
 
+    def namespace_of_prefix(self, table: Table, prefix: str) -> Namespace | None:
+        namespace_id = prefix.removesuffix("/")
+        if not namespace_id or namespace_id == schema.RESERVED_NAMESPACE:
+            return None
+        response = call_dynamodb(
+            table.client.get_item,
+            TableName=table.name,
+            Key=schema.namespace_id_key(namespace_id),
+            ProjectionExpression="#name, #status",
+            ExpressionAttributeNames={
+                "#name": schema.ATTR_NAMESPACE_NAME,
+                "#status": schema.ATTR_NAMESPACE_STATUS,
+            },
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if item is None or _status(item) != schema.NAMESPACE_ACTIVE:
+            return None
+        return Namespace(item[schema.ATTR_NAMESPACE_NAME]["S"], namespace_id)
+
     def namespace_checks(self, table: Table, namespace: Namespace) -> list[Action]:
         # A write never lands under the id of a namespace deleted since it was resolved
         # (zae-limiter's purge would miss it).
