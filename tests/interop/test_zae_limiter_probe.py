@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from devtools.dynamodb_local import DynamoDBLocal
 from tests.support import zae_limiter as zae_limiter_support
 from tests.support.zae_limiter import VERSIONS, ZaeLimiter, ZaeLimiterError, result_of
 
@@ -166,7 +167,7 @@ def test_namespaces_of_0_17_keep_their_resources_apart(
 def test_0_17_stores_what_the_service_must_keep(
     zae_limiter_factory: Callable[[str], ZaeLimiter],
 ) -> None:
-    """disabled, schedules and soft limits go through the probe and come back unchanged."""
+    """disabled, cascade, schedules and soft limits go through the probe and come back unchanged."""
     limiter = zae_limiter_factory("0.17.0")
     limiter.create_table()
     limiter.open()
@@ -177,11 +178,51 @@ def test_0_17_stores_what_the_service_must_keep(
         "schedule": [{"cron": "* 9-17 * * 1-5", "tz": "UTC", "capacity": 500}],
     }
     soft = {**TPM, "soft": True}
-    limiter.set_resource_defaults(GPT4, [scheduled, soft], disabled=True)
+    limiter.set_resource_defaults(GPT4, [scheduled, soft], disabled=True, cascade=False)
     assert by_name(limiter.get_resource_defaults(GPT4)) == [scheduled, soft]
     assert limiter.get_resource_disabled(GPT4) is True
+    assert limiter.get_resource_cascade(GPT4) is False
     with pytest.raises(ZaeLimiterError, match="no burst"):
         limiter.set_resource_defaults(GPT4, [{**RPM, "burst": 150}])
+
+
+@pytest.mark.parametrize("version", ["0.9.1", "0.17.0"])
+def test_a_running_probe_answers_call_after_call_in_one_process(
+    version: str, zae_limiter_factory: Callable[[str], ZaeLimiter], dynamodb_local: DynamoDBLocal
+) -> None:
+    limiter = zae_limiter_factory(version)
+    # A fractional number, as an application passes one to Limit: a float
+    fractional = {
+        "name": "rpm",
+        "capacity": 1.5,
+        "refill_amount": 0.25,
+        "refill_period_seconds": 0.5,
+    }
+    with limiter.running():
+        first = limiter.version_info()["pid"]
+        limiter.create_table()
+        namespace_id = (limiter.open() or {}).get("namespace_id")
+        limiter.set_resource_defaults(GPT4, [fractional])
+        # zae-limiter cannot read back the fractional numbers it wrote (it parses them with int())
+        with pytest.raises(ZaeLimiterError, match="invalid literal for int"):
+            limiter.get_resource_defaults(GPT4)
+        # and the process that answered that error goes on answering
+        assert limiter.list_resources_with_defaults() == [GPT4]
+        assert limiter.version_info()["pid"] == first
+    assert limiter.version_info()["pid"] != first  # outside the block, a process per call
+
+    prefix = f"{namespace_id}/" if namespace_id else ""
+    item = dynamodb_local.client().get_item(
+        TableName=limiter.table_name,
+        Key={"PK": {"S": f"{prefix}RESOURCE#{GPT4}"}, "SK": {"S": "#CONFIG"}},
+        ConsistentRead=True,
+    )["Item"]
+    # Stored as Python prints the float: the digits the application wrote
+    assert {field: item[f"l_rpm_{field}"] for field in ("cp", "ra", "rp")} == {
+        "cp": {"N": "1.5"},
+        "ra": {"N": "0.25"},
+        "rp": {"N": "0.5"},
+    }
 
 
 def test_a_bad_request_is_an_error_answer_not_a_traceback(

@@ -10,6 +10,9 @@ one result, or a list of results in the same order, on stdout:
                  "refill_period_seconds": 60}]}
     -> {"result": null}   or   {"error": "InvalidNameError", "message": "..."}
 
+With ``--lines`` it stays up instead: each line of stdin is one such document, answered by one
+line on stdout as soon as it is done, until stdin closes (one interpreter start for a whole test).
+
 Connection: ``endpoint_url``, ``region`` and ``table_name`` in a request, else the environment
 (``AWS_ENDPOINT_URL_DYNAMODB``, ``AWS_REGION``, ``TABLE_NAME``). zae-limiter 0.6 names the table
 ``ZAEL-{name}``: give a table name that starts with ``ZAEL-`` to use one name on every version.
@@ -17,11 +20,13 @@ Connection: ``endpoint_url``, ``region`` and ``table_name`` in a request, else t
 Operations (``OPERATIONS`` below): version, create_table, open, get_version_record,
 set_version_record, register_namespace, list_namespaces, delete_namespace, purge_namespace,
 set_system_defaults, set_resource_defaults, get_resource_defaults, delete_resource_defaults,
-list_resources_with_defaults, get_resource_disabled, get_audit_events, set_audit_retention_days,
-time_set_resource_defaults (for benchmarks).
+list_resources_with_defaults, get_resource_disabled, get_resource_cascade, get_audit_events,
+set_audit_retention_days, time_set_resource_defaults (for benchmarks).
 A limit is ``{name, capacity, burst?, refill_amount?, refill_period_seconds}``; on 0.17 also
 ``schedule``, ``reset_schedule``, ``reset_after_seconds`` and ``soft`` as zae-limiter's own
-``Limit.to_dict`` spells them. Versions before 0.10 have one namespace, ``default``.
+``Limit.to_dict`` spells them. Numbers arrive as JSON gives them to Python, as an application
+passes them: ``1.5`` is a float, stored by zae-limiter as ``str(1.5)``. Versions before 0.10 have
+one namespace, ``default``, and no ``disabled`` or ``cascade``.
 """
 
 from __future__ import annotations
@@ -127,7 +132,7 @@ def from_limit(limit: Any) -> dict[str, Any]:
 
 
 async def op_version(session: Session, request: dict[str, Any]) -> Any:
-    return {"version": VERSION, "module_version": zae_limiter.__version__}
+    return {"version": VERSION, "module_version": zae_limiter.__version__, "pid": os.getpid()}
 
 
 async def op_create_table(session: Session, request: dict[str, Any]) -> Any:
@@ -223,10 +228,11 @@ async def op_set_resource_defaults(session: Session, request: dict[str, Any]) ->
     repository = await session.repository(request)
     limits = [to_limit(limit) for limit in request["limits"]]
     options: dict[str, Any] = {}
-    if "disabled" in request:
-        if not NAMESPACED:
-            raise UnsupportedOperationError(f"zae-limiter {VERSION} has no disabled flag")
-        options["disabled"] = request["disabled"]
+    for flag in ("disabled", "cascade"):
+        if flag in request:
+            if not NAMESPACED:
+                raise UnsupportedOperationError(f"zae-limiter {VERSION} has no {flag} flag")
+            options[flag] = request[flag]
     await repository.set_resource_defaults(
         request["resource"], limits, principal=request.get("principal"), **options
     )
@@ -285,6 +291,13 @@ async def op_get_resource_disabled(session: Session, request: dict[str, Any]) ->
     return await repository.get_resource_disabled(request["resource"])
 
 
+async def op_get_resource_cascade(session: Session, request: dict[str, Any]) -> Any:
+    if not NAMESPACED:
+        raise UnsupportedOperationError(f"zae-limiter {VERSION} has no cascade flag")
+    repository = await session.repository(request)
+    return await repository.get_resource_cascade(request["resource"])
+
+
 async def op_get_audit_events(session: Session, request: dict[str, Any]) -> Any:
     repository = await session.repository(request)
     events = await repository.get_audit_events(
@@ -335,17 +348,41 @@ async def run_one(session: Session, request: Any) -> dict[str, Any]:
         return answer
 
 
+async def answer(session: Session, requests: Any) -> Any:
+    if isinstance(requests, list):
+        return [await run_one(session, request) for request in requests]
+    return await run_one(session, requests)
+
+
 async def run(requests: Any) -> Any:
     session = Session()
     try:
-        if isinstance(requests, list):
-            return [await run_one(session, request) for request in requests]
-        return await run_one(session, requests)
+        return await answer(session, requests)
+    finally:
+        await session.close()
+
+
+async def serve_lines() -> None:
+    """Answer each line of stdin on one line of stdout, over one session, until stdin closes."""
+    session = Session()
+    try:
+        # Blocking reads are fine: nothing else runs on this loop between requests.
+        for line in sys.stdin:
+            try:
+                requests = json.loads(line)
+            except ValueError as error:
+                result: Any = {"error": "JSONDecodeError", "message": str(error)}
+            else:
+                result = await answer(session, requests)
+            print(json.dumps(result, default=str), flush=True)
     finally:
         await session.close()
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--lines"]:
+        asyncio.run(serve_lines())
+        return 0
     try:
         requests = json.loads(sys.stdin.read())
     except ValueError as error:

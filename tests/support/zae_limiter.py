@@ -12,15 +12,21 @@ stdin/stdout; one call may carry many requests, to pay for one process start.
                                                     "refill_period_seconds": 60}])
     limiter.get_resource_defaults("openai/gpt-4")   # -> [{"name": "rpm", ...}]
     limiter.many([limiter.request("list_resources_with_defaults"), ...])  # one process
+    with limiter.running():  # one process for every call inside (a start costs seconds)
+        ...
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[2]
 VENVS = ROOT / ".venv-zae-limiter"
@@ -71,6 +77,8 @@ class ZaeLimiter:
         self.endpoint_url = endpoint_url
         self.table_name = table_name
         self.region = region
+        self._process: subprocess.Popen[str] | None = None
+        self._process_errors: IO[str] | None = None
 
     @property
     def namespaced(self) -> bool:
@@ -103,16 +111,44 @@ class ZaeLimiter:
         """Run one request; its result, or ZaeLimiterError."""
         return result_of(self.many([self.request(op, **arguments)])[0])
 
+    @contextmanager
+    def running(self) -> Iterator[ZaeLimiter]:
+        """One probe process (``--lines``) answers every call made inside the block."""
+        if self._process is not None:
+            raise RuntimeError("this ZaeLimiter already has a running probe")
+        with tempfile.TemporaryFile("w+") as errors:
+            self._process_errors = errors
+            self._process = subprocess.Popen(
+                [str(venv_python(self.version)), str(PROBE), "--lines"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                env=probe_environment(),
+            )
+            try:
+                yield self
+            finally:
+                process, self._process, self._process_errors = self._process, None, None
+                if process.stdin is not None:
+                    process.stdin.close()
+                try:
+                    process.wait(timeout=PROBE_TIMEOUT_SECONDS)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                if process.stdout is not None:
+                    process.stdout.close()
+
     def _run(self, payload: Any) -> Any:
-        environment = {
-            name: value for name, value in os.environ.items() if name not in HIDDEN_VARIABLES
-        }
+        if self._process is not None:
+            return self._run_in_process(self._process, payload)
         completed = subprocess.run(
             [str(venv_python(self.version)), str(PROBE)],
             input=json.dumps(payload),
             capture_output=True,
             text=True,
-            env=environment,
+            env=probe_environment(),
             timeout=PROBE_TIMEOUT_SECONDS,
             check=False,
         )
@@ -122,6 +158,33 @@ class ZaeLimiter:
                 f"{completed.stderr.strip()[-2000:]}"
             )
         return json.loads(completed.stdout)
+
+    def _run_in_process(self, process: subprocess.Popen[str], payload: Any) -> Any:
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(json.dumps(payload) + "\n")
+            process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it exited: the empty read below says so, with its stderr
+        # One line answers one line, so nothing is ever left in the reader's buffer: waiting on
+        # the pipe itself is safe.
+        ready, _, _ = select.select([process.stdout], [], [], PROBE_TIMEOUT_SECONDS)
+        line = process.stdout.readline() if ready else ""
+        if not line:
+            if ready:
+                process.wait(timeout=PROBE_TIMEOUT_SECONDS)
+            raise RuntimeError(
+                f"zae-limiter {self.version} probe "
+                + (f"exited {process.returncode}" if ready else "did not answer in time")
+                + f": {self._errors_so_far()[-2000:]}"
+            )
+        return json.loads(line)
+
+    def _errors_so_far(self) -> str:
+        if self._process_errors is None:
+            return ""
+        self._process_errors.seek(0)
+        return self._process_errors.read().strip()
 
     # One method per probe operation, named as zae-limiter names them.
 
@@ -155,9 +218,11 @@ class ZaeLimiter:
         self,
         resource: str,
         limits: list[dict[str, Any]],
+        *,
         namespace: str | None = None,
         principal: str | None = None,
         disabled: bool | str | None = None,
+        cascade: bool | None = None,
     ) -> None:
         self.call(
             "set_resource_defaults",
@@ -166,6 +231,7 @@ class ZaeLimiter:
             namespace=namespace,
             principal=principal,
             disabled=disabled,
+            cascade=cascade,
         )
 
     def get_resource_defaults(
@@ -186,6 +252,9 @@ class ZaeLimiter:
     def get_resource_disabled(self, resource: str, namespace: str | None = None) -> Any:
         return self.call("get_resource_disabled", resource=resource, namespace=namespace)
 
+    def get_resource_cascade(self, resource: str, namespace: str | None = None) -> Any:
+        return self.call("get_resource_cascade", resource=resource, namespace=namespace)
+
     def get_audit_events(
         self, entity_id: str, namespace: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
@@ -196,6 +265,11 @@ class ZaeLimiter:
 
     def set_audit_retention_days(self, days: int, namespace: str | None = None) -> None:
         self.call("set_audit_retention_days", days=days, namespace=namespace)
+
+
+def probe_environment() -> dict[str, str]:
+    """Ours without the variables that would point the probe's python at this repository."""
+    return {name: value for name, value in os.environ.items() if name not in HIDDEN_VARIABLES}
 
 
 def result_of(answer: dict[str, Any]) -> Any:
