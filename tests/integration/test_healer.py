@@ -7,18 +7,20 @@ update, which an interrupted write never makes); tests/interop/ has the released
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import boto3
+import jsonschema_rs
 import pytest
 
-from devtools.dynamodb_local import DynamoDBLocal
+from devtools.dynamodb_local import ROOT, DynamoDBLocal
 from devtools.layout_tables import DEFAULT_NAMESPACE_ID, create_layout_table
 from devtools.stream_poller import StreamPoller
-from resource_registry import schema, service
-from resource_registry.change_events import ChangeEvent
+from resource_registry import json_text, schema, service
+from resource_registry.change_events import DETAIL_TYPE, SOURCE, ChangeEvent
 from resource_registry.healer import RegistryHealer
 from tests.conftest import api_call
 
@@ -225,3 +227,47 @@ def test_bucket_traffic_never_reaches_the_healer(streamed: StreamedTable) -> Non
     streamed.heal()
     assert streamed.poller.records_seen >= 50
     assert streamed.batches == []
+
+
+def test_every_published_event_follows_the_documented_schema_and_the_example_rule(
+    streamed: StreamedTable,
+) -> None:
+    schema_document = json.loads(
+        (ROOT / "docs/events/resource-defaults-changed.schema.json").read_text()
+    )
+    rule = json.loads((ROOT / "docs/events/example-rule.json").read_text())
+    validator = jsonschema_rs.Draft202012Validator(schema_document)
+    streamed.zae_limiter_set("openai/gpt-4")
+    api_call("PUT", DEFAULTS.format("claude"), body={"limits": [RPM]})
+    api_call("DELETE", DEFAULTS.format("openai%2Fgpt-4"))
+
+    streamed.heal()
+
+    envelopes = [
+        {
+            "source": SOURCE,
+            "detail-type": DETAIL_TYPE,
+            "detail": json.loads(json_text.dumps(e.detail())),
+        }
+        for e in streamed.published.events
+    ]
+    assert len(envelopes) == 3
+    for envelope in envelopes:
+        validator.validate(envelope)
+    # The example rule (namespace prod, other writers) matches none of these: the namespace
+    # differs; with it changed to the table's namespace, it matches the other writer's event.
+    matching = {**rule, "detail": {**rule["detail"], "namespace": ["default"]}}
+    matched = [e for e in envelopes if matches_rule(matching, e)]
+    assert [e["detail"]["writer"] for e in matched] == ["other"]
+    assert not [e for e in envelopes if matches_rule(rule, e)]
+
+
+def matches_rule(rule: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge's matching for the exact-value patterns of the example rule."""
+    for field, wanted in rule.items():
+        if isinstance(wanted, dict):
+            if not matches_rule(wanted, event.get(field, {})):
+                return False
+        elif event.get(field) not in wanted:
+            return False
+    return True
