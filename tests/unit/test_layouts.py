@@ -289,11 +289,16 @@ def test_a_get_is_one_get_item_and_a_set_one_get_item_and_one_transaction(
     assert counter.calls == Counter({"GetItem": 1})
 
 
-def test_a_delete_removes_the_item_and_the_registry_entry(zae_table: ZaeTable) -> None:
+def test_a_delete_removes_the_limits_and_the_registry_entry(zae_table: ZaeTable) -> None:
     zae_table.zae_limiter_set("gpt-4", {"rpm": (10, 10, 1)})
     api_call("GET", "/resources")  # registry as zae-limiter left it: unregistered
     assert api_call("DELETE", "/resources/gpt-4/defaults")["statusCode"] == 204
-    assert zae_table.config("gpt-4") is None
+    # The item stays without limits, marked by the delete (whose audit event has that id), so
+    # a reader of the stream can tell the service made the change
+    config = zae_table.config("gpt-4")
+    assert config is not None
+    assert not [attribute for attribute in config if attribute.startswith(("l_", "w_"))]
+    assert schema.ATTR_WRITE_ID in config
     assert zae_table.registry() == set()
     assert api_call("DELETE", "/resources/gpt-4/defaults")["statusCode"] == 404
 

@@ -77,23 +77,12 @@ class NamespacedLayout(CompositeLayout):
     def resolve_namespace(self, table: Table, name: str) -> Namespace:
         if not 0 < len(name) <= MAX_NAMESPACE_LENGTH or name == schema.RESERVED_NAMESPACE:
             raise namespace_not_found(name)
-        response = call_dynamodb(
-            table.client.get_item,
-            TableName=table.name,
-            Key=schema.namespace_key(name),
-            ProjectionExpression="#id, #status",
-            ExpressionAttributeNames={
-                "#id": schema.ATTR_NAMESPACE_ID,
-                "#status": schema.ATTR_NAMESPACE_STATUS,
-            },
-            # Read once per namespace per cache period (resource_registry.namespaces): a
-            # namespace registered a moment ago is found.
-            ConsistentRead=True,
-        )
-        item = response.get("Item")
-        if item is None or _status(item) != schema.NAMESPACE_ACTIVE:
+        # Read once per namespace per cache period (resource_registry.namespaces), consistently:
+        # a namespace registered a moment ago is found.
+        found = _active_namespace(table, schema.namespace_key(name), name)
+        if found is None:
             raise namespace_not_found(name)
-        return Namespace(name, item[schema.ATTR_NAMESPACE_ID]["S"])
+        return found
 
     def active_namespaces(self, table: Table) -> list[Namespace]:
         items = all_items(
@@ -124,21 +113,7 @@ class NamespacedLayout(CompositeLayout):
         namespace_id = prefix.removesuffix("/")
         if not namespace_id or namespace_id == schema.RESERVED_NAMESPACE:
             return None
-        response = call_dynamodb(
-            table.client.get_item,
-            TableName=table.name,
-            Key=schema.namespace_id_key(namespace_id),
-            ProjectionExpression="#name, #status",
-            ExpressionAttributeNames={
-                "#name": schema.ATTR_NAMESPACE_NAME,
-                "#status": schema.ATTR_NAMESPACE_STATUS,
-            },
-            ConsistentRead=True,
-        )
-        item = response.get("Item")
-        if item is None or _status(item) != schema.NAMESPACE_ACTIVE:
-            return None
-        return Namespace(item[schema.ATTR_NAMESPACE_NAME]["S"], namespace_id)
+        return _active_namespace(table, schema.namespace_id_key(namespace_id))
 
     def namespace_checks(self, table: Table, namespace: Namespace) -> list[Action]:
         # A write never lands under the id of a namespace deleted since it was resolved
@@ -224,6 +199,27 @@ def _gsi4_keys(namespace: Namespace, sort_key: str) -> Item:
         schema.GSI4_PARTITION_KEY: {"S": namespace.namespace_id or ""},
         schema.GSI4_SORT_KEY: {"S": sort_key},
     }
+
+
+def _active_namespace(table: Table, key: schema.Key, name: str | None = None) -> Namespace | None:
+    """The namespace a namespace item (by ``name``, or its reverse item by id) names, if active."""
+    response = call_dynamodb(
+        table.client.get_item,
+        TableName=table.name,
+        Key=key,
+        ProjectionExpression="#id, #name, #status",
+        ExpressionAttributeNames={
+            "#id": schema.ATTR_NAMESPACE_ID,
+            "#name": schema.ATTR_NAMESPACE_NAME,
+            "#status": schema.ATTR_NAMESPACE_STATUS,
+        },
+        ConsistentRead=True,
+    )
+    item = response.get("Item")
+    if item is None or _status(item) != schema.NAMESPACE_ACTIVE:
+        return None
+    found_name = name or item[schema.ATTR_NAMESPACE_NAME]["S"]
+    return Namespace(found_name, item[schema.ATTR_NAMESPACE_ID]["S"])
 
 
 def _status(item: Item) -> str:
