@@ -41,7 +41,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
         f"{LAYER}/ulid.py",
     ),
     "infra": ("app.py", "infra/*.py"),
-    "devtools": ("devtools/*.py",),
+    "devtools": ("devtools/**/*.py",),
     "benchmarks": ("benchmarks/*.py",),
 }
 # Imports that must never exist, with the reason (what the layering protects).
