@@ -46,7 +46,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
         f"{LAYER}/stream_filter.py",
     ),
     "infra": ("app.py", "infra/*.py"),
-    "devtools": ("devtools/*.py",),
+    "devtools": ("devtools/**/*.py",),
     "benchmarks": ("benchmarks/*.py",),
 }
 # Imports that must never exist, with the reason (what the layering protects).

@@ -1,10 +1,9 @@
-"""Shared fixtures: a moto table, a DynamoDB Local table, API events, DynamoDB call counts."""
+"""Shared fixtures: a moto table, a DynamoDB Local table, API events."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -104,17 +103,6 @@ def local_table(dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TABLE_NAME", name)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
     return Table(client, name)
-
-
-class CallCounter:
-    """Counts the DynamoDB operations a client sends, by name."""
-
-    def __init__(self, client: Any) -> None:
-        self.calls: Counter[str] = Counter()
-        client.meta.events.register("before-call.dynamodb.*", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
 
 
 def api_call(

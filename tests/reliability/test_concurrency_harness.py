@@ -14,14 +14,10 @@ from typing import Any
 
 import pytest
 
-from devtools.concurrency_harness import (
-    HarnessConfig,
-    WriteLog,
-    check_table,
-    limits_for,
-    run_harness,
-    tag_of,
-)
+from devtools.concurrency_harness.config import HarnessConfig
+from devtools.concurrency_harness.invariants import WriteLog, check_table
+from devtools.concurrency_harness.run import run_harness
+from devtools.concurrency_harness.tags import limits_for, tag_of
 from resource_registry import layouts, schema
 from tests.conftest import Table
 

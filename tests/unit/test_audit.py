@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from devtools.call_counter import CallCounter
 from resource_registry import clients, schema, service
 from resource_registry.ulid import is_ulid
-from tests.conftest import CallCounter, Table, api_call
+from tests.conftest import Table, api_call
 
 DEFAULTS = "/resources/{}/defaults"
 HISTORY = "/resources/{}/history"

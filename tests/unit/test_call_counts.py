@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from devtools.call_counter import CallCounter
 from resource_registry import clients, service
-from tests.conftest import CallCounter, Table, api_call
+from tests.conftest import Table, api_call
 
 DEFAULTS = "/resources/{}/defaults"
 ONE_READ_ONE_TRANSACTION = Counter({"Query": 1, "TransactWriteItems": 1})

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CallCounter, Table, api_call
+from devtools.call_counter import CallCounter
+from tests.conftest import Table, api_call
 
 RPM = {"name": "rpm", "capacity": 100, "refill_period_seconds": 60}
 TPM = {

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from devtools.call_counter import CallCounter
 from resource_registry import clients, schema, service
 from resource_registry.detection import detect_table
 from resource_registry.errors import UnsupportedTableError
@@ -23,7 +24,7 @@ from resource_registry.layouts.composite import CompositeLayout
 from resource_registry.layouts.flat import FlatLayout
 from resource_registry.layouts.namespaced import NamespacedLayout
 from resource_registry.model import Limit
-from tests.conftest import REGION, CallCounter, api_call
+from tests.conftest import REGION, api_call
 
 RPM = {"name": "rpm", "capacity": 100, "refill_period_seconds": 60}
 TPM = {"name": "tpm", "capacity": 5000, "refill_amount": 2500, "refill_period_seconds": 60}

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from devtools.call_counter import CallCounter
 from resource_registry import schema
 from resource_registry.errors import (
     ConcurrentUpdateError,
@@ -16,7 +17,7 @@ from resource_registry.errors import (
 from resource_registry.model import Limit, Precondition
 from resource_registry.retry import RetryPolicy
 from resource_registry.store import RegistryStore
-from tests.conftest import CallCounter, Table
+from tests.conftest import Table
 
 RPM = Limit("rpm", 100, 100, 100, 60)
 TPM = Limit("tpm", 10_000, 20_000, 10_000, 60)
