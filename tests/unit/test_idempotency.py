@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
+from devtools.call_counter import CallCounter
 from resource_registry import clients, schema, service
-from tests.conftest import CallCounter, Table, api_call
+from tests.conftest import Table, api_call
 
 DEFAULTS = "/resources/{}/defaults"
 RPM = {"name": "rpm", "capacity": 100, "refill_period_seconds": 60}
