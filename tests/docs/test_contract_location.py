@@ -13,7 +13,8 @@ SECTIONS = {
     2: "Names and limits",
     3: "HTTP API",
     4: "Backfill",
-    5: "Commands",
+    5: "Registry healer and change events",
+    6: "Commands",
 }
 # What a reader of a fresh clone cannot open: the workspace's copy of the contract.
 OUTSIDE_REFERENCES = re.compile(r"\.\./shared|CONTRACT\.md|CONTRACT[ ]section")

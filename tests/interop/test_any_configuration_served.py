@@ -538,7 +538,7 @@ class Judge:
         return answer
 
     def raw_config(self, resource: str, namespace: str) -> dict[str, Any] | None:
-        """The config item itself, keyed as CONTRACT section 1 says each layout keys it."""
+        """The config item itself, keyed as docs/contract.md section 1 says each layout keys it."""
         namespace_id = self.namespace_ids[namespace]
         prefix = f"{namespace_id}/" if self.limiter.namespaced else ""
         item: dict[str, Any] | None = self.client.get_item(

@@ -15,8 +15,9 @@ from handlers.routes import Route
 from resource_registry.audit import AuditEvent, HistoryPage
 from resource_registry.backfill.request import BackfillRequest, Mode
 from resource_registry.backfill.summary import BackfillSummary, Drift, NamespaceTally, Tally
+from resource_registry.change_events import ChangeEvent
 from resource_registry.idempotency import IdempotentRequest, RecordedAnswer
-from resource_registry.layouts.base import StoredResource
+from resource_registry.layouts.base import StoredResource, StreamTarget
 from resource_registry.model import Limit, Namespace, NoneMatch, Precondition, ResourceDefaults
 from resource_registry.records import FrozenRecordError, MutableRecord, Record
 from resource_registry.retry import RetryPolicy
@@ -42,6 +43,8 @@ RECORDS: tuple[type[Record], ...] = (
     EntityTags,
     IdempotentRequest,
     RecordedAnswer,
+    StreamTarget,
+    ChangeEvent,
 )
 
 
