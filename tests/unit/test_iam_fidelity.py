@@ -93,6 +93,26 @@ def test_a_query_needs_its_partition_key_and_index() -> None:
         (Call("Backfill", "Query", (Access("dynamodb:Query", None, "GSI4"),)), False),
         (Call("Backfill", "Query", (Access("dynamodb:Query", None, "GSI1"),)), True),
         (Call("GetDefaults", "Query", (Access("dynamodb:Query", None, "GSI4"),)), True),
+        # A write reaches resource partitions, never a bucket's, whatever its resource's name.
+        (Call("SetDefaults", "PutItem", (Access("dynamodb:PutItem", ("n1/RESOURCE#a",)),)), False),
+        (
+            Call(
+                "SetDefaults",
+                "PutItem",
+                (Access("dynamodb:PutItem", ("n1/BUCKET#e#a/RESOURCE#0",)),),
+            ),
+            True,
+        ),
+        # The namespace partition is checked, never written.
+        (
+            Call(
+                "SetDefaults",
+                "TransactWriteItems",
+                (Access("dynamodb:ConditionCheckItem", ("_/SYSTEM#",)),),
+            ),
+            False,
+        ),
+        (Call("SetDefaults", "UpdateItem", (Access("dynamodb:UpdateItem", ("_/SYSTEM#",)),)), True),
     ],
 )
 def test_requests_outside_the_role_are_violations(call: Call, refused: bool) -> None:
