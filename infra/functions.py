@@ -40,23 +40,24 @@ LEADING_KEYS = "dynamodb:LeadingKeys"
 UNKEYED_ACTIONS = frozenset({"dynamodb:Scan", "dynamodb:DescribeTable"})
 # The partitions the functions touch, as IAM patterns built by the schema's own key builders:
 # each without a namespace prefix (flat and composite tables) and under any namespace id
-# (namespaced tables: "{id}/..."). IAM's '*' matches any characters, '/' and '#' among them, so a
-# pattern alone would also match "{id}/BUCKET#{entity}#x/RESOURCE#0", the bucket partition of
-# resource "x/RESOURCE" (a valid name). SEVERAL_KEY_PARTS rules such partitions out: every
-# partition the service touches holds exactly one '#', the one that ends its kind (RESOURCE#,
-# SYSTEM#, AUDIT#, IDEMPOTENCY#), since no namespace id (zae-limiter's token_urlsafe), resource
-# name (zae-limiter's rule, and ours) or answer record's digest (hex) holds one; its buckets,
-# "{id}/BUCKET#{entity}#{resource}#{shard}", hold three. Among one-'#' partitions the text before
-# the '#' names the kind, and no entity id holds a '/' (zae-limiter's identifier rule), so
-# "{id}/ENTITY#{entity}" and "{id}/AUDIT#{entity}" match none of these patterns.
+# (namespaced tables: "{id}/..."). IAM's '*' matches any characters, '/' and '#' among them, so
+# "*/RESOURCE#*" alone would also match "{id}/BUCKET#{entity}#x/RESOURCE#0", zae-limiter's bucket
+# partition of resource "x/RESOURCE" (a valid name). BUCKET_GUARD rules such partitions out: in a
+# partition of ours no '/' is followed by two '#' (its one '#' ends its kind, RESOURCE#, SYSTEM#,
+# AUDIT# or IDEMPOTENCY#, and no namespace id, resource name or answer digest holds one), while
+# in a bucket partition the id's '/' is followed by three. A one-'#' partition's kind is the text
+# before its '#', and no entity id holds a '/' (zae-limiter's identifier rule), so
+# "{id}/ENTITY#{entity}" and "{id}/AUDIT#{entity}" match none of the patterns; an unprefixed
+# pattern ("RESOURCE#*") is anchored at the start, so only a partition of its kind matches it.
 # See docs/decisions/0012-least-privilege-by-partition.md.
-SEVERAL_KEY_PARTS = "*#*#*"
+BUCKET_GUARD = "*/*#*#*"
 
 
 @dataclass(frozen=True)
 class TableAccess:
     """DynamoDB actions a function may call on the table: on partitions matching ``partitions``
-    (IAM wildcards) and never on those matching ``excluding``, nor on any zae-limiter bucket.
+    (IAM wildcards) and never on those matching ``excluding``, nor (``bucket_guard``) on
+    zae-limiter's bucket partitions.
 
     Only a Scan, DescribeTable and a Query of an index (``index``) may go without partitions.
     """
@@ -65,6 +66,7 @@ class TableAccess:
     partitions: tuple[str, ...] = ()
     excluding: tuple[str, ...] = ()
     index: str | None = None  # on this index of the table instead of the table itself
+    bucket_guard: bool = True
 
     def __post_init__(self) -> None:
         keyed = set(self.actions) - UNKEYED_ACTIONS
@@ -73,12 +75,12 @@ class TableAccess:
 
     def statement(self, table_arn: str) -> iam.PolicyStatement:
         """The IAM statement allowing these actions on the table, or on the one index named."""
-        conditions = None
+        conditions: dict[str, dict[str, list[str]]] | None = None
         if self.partitions:
-            conditions = {
-                "ForAllValues:StringLike": {LEADING_KEYS: list(self.partitions)},
-                "ForAllValues:StringNotLike": {LEADING_KEYS: [SEVERAL_KEY_PARTS, *self.excluding]},
-            }
+            conditions = {"ForAllValues:StringLike": {LEADING_KEYS: list(self.partitions)}}
+            never = ([BUCKET_GUARD] if self.bucket_guard else []) + list(self.excluding)
+            if never:
+                conditions["ForAllValues:StringNotLike"] = {LEADING_KEYS: never}
         resource = f"{table_arn}/index/{self.index}" if self.index else table_arn
         return iam.PolicyStatement(
             actions=list(self.actions), resources=[resource], conditions=conditions
@@ -193,10 +195,14 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
         # condition key names the table's partition key, not the index's: nothing narrows it.
         TableAccess(("dynamodb:Query",), index=schema.GSI4_INDEX),
         # A resource's limits, read; ConditionCheckItem: that a limit still exists as the
-        # registration or removal of its name assumes. Never a write.
+        # registration or removal of its name assumes. Never a write. Also of a name the naming
+        # rule refuses, which another program may have written ("a#b": the backfill counts those
+        # that have defaults): the bucket guard would deny those reads, and a role that may Scan
+        # the whole table gains nothing from it.
         TableAccess(
             ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem"),
             RESOURCE_PARTITIONS,
+            bucket_guard=False,
         ),
         # The registry, read and changed: backfill may update the registry item and nothing else
         # (never a limit of a resource).
