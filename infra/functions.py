@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,54 +34,138 @@ LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
 
+LEADING_KEYS = "dynamodb:LeadingKeys"
+# Calls that name no partition of the table: a condition on its partition key cannot limit them
+# (a Scan has no leading keys, and IAM's ForAllValues holds for an empty set of them).
+UNKEYED_ACTIONS = frozenset({"dynamodb:Scan", "dynamodb:DescribeTable"})
+# The partitions the functions touch, as IAM patterns built by the schema's own key builders:
+# each without a namespace prefix (flat and composite tables) and under any namespace id
+# (namespaced tables: "{id}/..."). IAM's '*' matches any characters, '/' and '#' among them, so
+# "*/RESOURCE#*" alone would also match "{id}/BUCKET#{entity}#x/RESOURCE#0", zae-limiter's bucket
+# partition of resource "x/RESOURCE" (a valid name). BUCKET_GUARD rules such partitions out: in a
+# partition of ours no '/' is followed by two '#' (its one '#' ends its kind, RESOURCE#, SYSTEM#,
+# AUDIT# or IDEMPOTENCY#, and no namespace id, resource name or answer digest holds one), while
+# in a bucket partition the id's '/' is followed by three. A one-'#' partition's kind is the text
+# before its '#', and no entity id holds a '/' (zae-limiter's identifier rule), so
+# "{id}/ENTITY#{entity}" and "{id}/AUDIT#{entity}" match none of the patterns; an unprefixed
+# pattern ("RESOURCE#*") is anchored at the start, so only a partition of its kind matches it.
+# See docs/decisions/0012-least-privilege-by-partition.md.
+BUCKET_GUARD = "*/*#*#*"
+
+
 @dataclass(frozen=True)
 class TableAccess:
-    """DynamoDB actions a function may call on the table, only on partitions matching
-    ``leading_keys`` (IAM wildcards) when given."""
+    """DynamoDB actions a function may call on the table: on partitions matching ``partitions``
+    (IAM wildcards) and never on those matching ``excluding``, nor (``bucket_guard``) on
+    zae-limiter's bucket partitions.
+
+    Only a Scan, DescribeTable and a Query of an index (``index``) may go without partitions.
+    """
 
     actions: tuple[str, ...]
-    leading_keys: tuple[str, ...] = ()
+    partitions: tuple[str, ...] = ()
+    excluding: tuple[str, ...] = ()
     index: str | None = None  # on this index of the table instead of the table itself
+    bucket_guard: bool = True
+
+    def __post_init__(self) -> None:
+        keyed = set(self.actions) - UNKEYED_ACTIONS
+        if keyed and not self.partitions and self.index is None:
+            raise ValueError(f"{sorted(keyed)} must name the partitions they may reach")
 
     def statement(self, table_arn: str) -> iam.PolicyStatement:
         """The IAM statement allowing these actions on the table, or on the one index named."""
-        conditions = None
-        if self.leading_keys:
-            conditions = {
-                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(self.leading_keys)}
-            }
+        conditions: dict[str, dict[str, list[str]]] | None = None
+        if self.partitions:
+            conditions = {"ForAllValues:StringLike": {LEADING_KEYS: list(self.partitions)}}
+            never = ([BUCKET_GUARD] if self.bucket_guard else []) + list(self.excluding)
+            if never:
+                conditions["ForAllValues:StringNotLike"] = {LEADING_KEYS: never}
         resource = f"{table_arn}/index/{self.index}" if self.index else table_arn
         return iam.PolicyStatement(
             actions=list(self.actions), resources=[resource], conditions=conditions
         )
 
 
-# Every function detects the table's layout at its cold start; a table without data yet is
-# told apart by its indexes (resource_registry.detection).
-LAYOUT_DETECTION = TableAccess(("dynamodb:DescribeTable",))
-# A resource's audit partition, "{namespace prefix}AUDIT#$RESOURCE:{name}".
-AUDIT_PARTITIONS = (f"{schema.AUDIT_PREFIX}*", f"*/{schema.AUDIT_PREFIX}*")
-# A resource's partition, "{namespace prefix}RESOURCE#{name}".
-RESOURCE_PARTITIONS = (f"{schema.RESOURCE_PREFIX}*", f"*/{schema.RESOURCE_PREFIX}*")
-# The record of an idempotent write's answer, "{namespace prefix}IDEMPOTENCY#{digest}".
-IDEMPOTENCY_PARTITIONS = (f"{schema.IDEMPOTENCY_PREFIX}*", f"*/{schema.IDEMPOTENCY_PREFIX}*")
-# TransactWriteItems is authorised per item action (Put, Update, Delete, ConditionCheck), so the
-# transactional handlers need exactly the item actions their transactions contain. Every API
-# function reads with GetItem: the layout's version record at a cold start, a namespace's id, a
-# composite config item.
-TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
-    routes.LIST_RESOURCES.function_id: (TableAccess(("dynamodb:GetItem",)),),
-    # The Query reads the namespace items.
-    routes.LIST_NAMESPACES.function_id: (TableAccess(("dynamodb:Query", "dynamodb:GetItem")),),
-    # The Query reads one resource's audit partition ("{prefix}AUDIT#$RESOURCE:{name}") only.
-    routes.GET_HISTORY.function_id: (
-        TableAccess(("dynamodb:Query",), leading_keys=AUDIT_PARTITIONS),
-        TableAccess(("dynamodb:GetItem",)),
+ANY_NAMESPACE = schema.namespace_prefix("*")
+ANY_RESOURCE = "*"
+
+
+def _in_every_layout(pattern: Callable[[str], str]) -> tuple[str, ...]:
+    """A partition's pattern with no namespace prefix, and under any namespace's."""
+    return (pattern(""), pattern(ANY_NAMESPACE))
+
+
+# A resource's limit items, version item or config item.
+RESOURCE_PARTITIONS = _in_every_layout(lambda prefix: schema.resource_pk(ANY_RESOURCE, prefix))
+# A namespace's registry and system config items; "*/SYSTEM#" also matches the namespace partition.
+SYSTEM_PARTITIONS = _in_every_layout(schema.system_pk)
+# A resource's audit events, "{prefix}AUDIT#$RESOURCE:{name}" (never an entity's: "AUDIT#{entity}").
+AUDIT_PARTITIONS = _in_every_layout(lambda prefix: schema.audit_pk(ANY_RESOURCE, prefix))
+# The record of an idempotent write's answer, "{prefix}IDEMPOTENCY#{digest}" (a SHA-256 in hex).
+IDEMPOTENCY_PARTITIONS = _in_every_layout(
+    lambda prefix: schema.idempotency_key("*", prefix)[schema.PARTITION_KEY]["S"]
+)
+# zae-limiter's namespace items and its version record (namespaced tables), "_/SYSTEM#".
+NAMESPACE_PARTITION = (schema.namespace_pk(),)
+# What a cold start reads to tell the layout (resource_registry.detection): zae-limiter's version
+# record under either key, the default namespace's item, the unprefixed registry and one
+# resource's config item, then the table's indexes. The API functions resolve a namespace's id
+# from the namespace partition too (resource_registry.namespaces).
+LAYOUT_DETECTION = (
+    TableAccess(
+        ("dynamodb:GetItem",),
+        (*NAMESPACE_PARTITION, schema.system_pk(), schema.resource_pk(ANY_RESOURCE)),
     ),
-    # The GetItem re-reads the version item: proof no write landed while the Query read.
-    routes.GET_DEFAULTS.function_id: (TableAccess(("dynamodb:Query", "dynamodb:GetItem")),),
-    # ConditionCheckItem: on a namespaced table, that the namespace is still active.
+    TableAccess(("dynamodb:DescribeTable",)),
+)
+# TransactWriteItems is authorised per item action (Put, Update, Delete, ConditionCheck), each on
+# its own item's partition, so the transactional handlers hold exactly the item actions their
+# transactions contain, each on the partitions it writes. No function may put, update or delete
+# in the namespace partition: a write only checks that its namespace is still active there.
+TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
+    # One GetItem of a namespace's registry.
+    routes.LIST_RESOURCES.function_id: (TableAccess(("dynamodb:GetItem",), SYSTEM_PARTITIONS),),
+    # One Query of the namespace items.
+    routes.LIST_NAMESPACES.function_id: (TableAccess(("dynamodb:Query",), NAMESPACE_PARTITION),),
+    # One Query of a resource's audit partition per page.
+    routes.GET_HISTORY.function_id: (TableAccess(("dynamodb:Query",), AUDIT_PARTITIONS),),
+    # A Query of a flat resource partition, then a GetItem of its version item (proof no write
+    # landed while the Query read); a GetItem of a composite config item.
+    routes.GET_DEFAULTS.function_id: (
+        TableAccess(("dynamodb:Query", "dynamodb:GetItem"), RESOURCE_PARTITIONS),
+    ),
     routes.SET_DEFAULTS.function_id: (
+        # Read (and mark a config item another writer wrote), then put and delete limit items or
+        # put the config item, update the version item.
+        TableAccess(
+            (
+                "dynamodb:Query",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+            ),
+            RESOURCE_PARTITIONS,
+        ),
+        # The change's audit event, in its transaction.
+        TableAccess(("dynamodb:PutItem",), AUDIT_PARTITIONS),
+        # With an Idempotency-Key: the answer recorded by a first attempt, read; this one's, put.
+        TableAccess(("dynamodb:GetItem", "dynamodb:PutItem"), IDEMPOTENCY_PARTITIONS),
+        # The registry update; the system config's audit retention.
+        TableAccess(
+            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            SYSTEM_PARTITIONS,
+            excluding=NAMESPACE_PARTITION,
+        ),
+        # On a namespaced table, that the namespace is still active.
+        TableAccess(("dynamodb:ConditionCheckItem",), NAMESPACE_PARTITION),
+    ),
+    routes.DELETE_DEFAULTS.function_id: (
+        # Read (and mark a config item another writer wrote), then delete limit items or the
+        # config item, or put one that keeps zae-limiter's flags without the limits;
+        # ConditionCheckItem: the version check of each chunk when a partition outgrows one
+        # transaction.
         TableAccess(
             (
                 "dynamodb:Query",
@@ -90,39 +174,45 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:ConditionCheckItem",
-            )
+            ),
+            RESOURCE_PARTITIONS,
         ),
-    ),
-    # ConditionCheckItem: the version check of each chunk when a partition outgrows one transaction.
-    routes.DELETE_DEFAULTS.function_id: (
+        TableAccess(("dynamodb:PutItem",), AUDIT_PARTITIONS),
+        TableAccess(("dynamodb:GetItem", "dynamodb:PutItem"), IDEMPOTENCY_PARTITIONS),
         TableAccess(
-            (
-                "dynamodb:Query",
-                "dynamodb:GetItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:ConditionCheckItem",
-            )
+            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            SYSTEM_PARTITIONS,
+            excluding=NAMESPACE_PARTITION,
         ),
-        # A delete puts its audit event, its idempotency record, and a config item that keeps
-        # zae-limiter's flags without the limits.
-        TableAccess(
-            ("dynamodb:PutItem",),
-            leading_keys=(*AUDIT_PARTITIONS, *IDEMPOTENCY_PARTITIONS, *RESOURCE_PARTITIONS),
-        ),
+        TableAccess(("dynamodb:ConditionCheckItem",), NAMESPACE_PARTITION),
     ),
     routes.BACKFILL_FUNCTION_ID: (
-        TableAccess(
-            ("dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem")
-        ),
-        # Backfill may change the registry item and nothing else: never a limit of a resource.
-        # A namespace's registry partition is "{id}/SYSTEM#"; names never contain '#'.
-        TableAccess(
-            ("dynamodb:UpdateItem",),
-            leading_keys=(schema.SYSTEM_PARTITION, f"*/{schema.SYSTEM_PARTITION}"),
-        ),
-        # zae-limiter 0.10 and later: each namespace's resources, from its keys-only index.
+        # Flat and composite tables: a parallel Scan of the whole table (a Scan names no
+        # partition, so no condition can narrow it; it reads, and its filter returns resource
+        # items only).
+        TableAccess(("dynamodb:Scan",)),
+        # Namespaced tables: each namespace's resources, from zae-limiter's keys-only index. The
+        # condition key names the table's partition key, not the index's: nothing narrows it.
         TableAccess(("dynamodb:Query",), index=schema.GSI4_INDEX),
+        # A resource's limits, read; ConditionCheckItem: that a limit still exists as the
+        # registration or removal of its name assumes. Never a write. Also of a name the naming
+        # rule refuses, which another program may have written ("a#b": the backfill counts those
+        # that have defaults): the bucket guard would deny those reads, and a role that may Scan
+        # the whole table gains nothing from it.
+        TableAccess(
+            ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem"),
+            RESOURCE_PARTITIONS,
+            bucket_guard=False,
+        ),
+        # The registry, read and changed: backfill may update the registry item and nothing else
+        # (never a limit of a resource).
+        TableAccess(
+            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            SYSTEM_PARTITIONS,
+            excluding=NAMESPACE_PARTITION,
+        ),
+        # The active namespaces, and that each is still active when its registry changes.
+        TableAccess(("dynamodb:Query", "dynamodb:ConditionCheckItem"), NAMESPACE_PARTITION),
     ),
 }
 
@@ -193,7 +283,7 @@ class RegistryFunctions(Construct):
                 "Table": iam.PolicyDocument(
                     statements=[
                         grant.statement(self._table.table_arn)
-                        for grant in (*grants, LAYOUT_DETECTION)
+                        for grant in (*grants, *LAYOUT_DETECTION)
                     ]
                 ),
                 # The log group exists already, so the function needs no logs:CreateLogGroup.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -67,9 +67,7 @@ class RegistryMonitoring(Construct):
             description="Encrypts the resource registry's alarm topic",
             enable_key_rotation=True,
         )
-        key.grant(
-            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
-        )
+        key.add_to_resource_policy(cloudwatch_may_use_key(Stack.of(self)))
         self.topic = sns.Topic(
             self,
             "AlarmTopic",
@@ -232,3 +230,26 @@ def alarm_specs(
         ),
     ]
     return specs
+
+
+def cloudwatch_may_use_key(stack: Stack) -> iam.PolicyStatement:
+    """The key policy statement that lets CloudWatch encrypt an alarm's notification to the topic.
+
+    Only on behalf of an alarm of this account and region (the confused-deputy conditions), never
+    for another account's alarm that names our topic.
+    """
+    alarms = stack.format_arn(
+        service="cloudwatch",
+        resource="alarm",
+        resource_name="*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return iam.PolicyStatement(
+        principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources=["*"],  # in a key policy, "*" is the key itself
+        conditions={
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": alarms},
+        },
+    )

@@ -5,7 +5,9 @@ denies and every test would still pass. This plugin records, for each test, the 
 made while a handler module (any of handlers.routes') is on the calling thread's stack, turns each
 into the IAM actions DynamoDB authorises it by (a transaction per item, with the item's partition
 key), and fails the test at teardown when the function's role in the synthesized template allows
-one of them nowhere. A new route or a new operation is covered without touching this file.
+one of them nowhere: by action, resource (the table or one index) and the statement's
+``dynamodb:LeadingKeys`` conditions, evaluated on the partition keys touched as IAM evaluates them.
+A new route or a new operation is covered without touching this file.
 """
 
 from __future__ import annotations
@@ -182,31 +184,45 @@ def _covers(pattern: str, wanted: str) -> bool:
 
 
 def _string_like(pattern: str, value: str) -> bool:
-    """IAM's StringLike: '*' any run of characters, '?' any one."""
+    """IAM's StringLike: case-sensitive; '*' any run of characters, '/' and '#' too; '?' one."""
     expression = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
     return re.fullmatch(expression, value, re.DOTALL) is not None
 
 
-# The LeadingKeys operators modelled, and how each compares a key with a permitted value.
-LEADING_KEYS_OPERATORS: dict[str, Callable[[str, str], bool]] = {
-    "ForAllValues:StringEquals": str.__eq__,
-    "ForAllValues:StringLike": _string_like,
+LEADING_KEYS = "dynamodb:LeadingKeys"
+# The LeadingKeys operators modelled: how each compares a key with one permitted value, and
+# whether it is negated (a key must then match none of the values, IAM's NOR, not any of them).
+LEADING_KEYS_OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
+    "ForAllValues:StringEquals": (str.__eq__, False),
+    "ForAllValues:StringLike": (_string_like, False),
+    "ForAllValues:StringNotEquals": (str.__eq__, True),
+    "ForAllValues:StringNotLike": (_string_like, True),
 }
 
 
 def _condition_holds(condition: dict[str, Any] | None, access: Access) -> bool:
+    """Whether a statement's condition holds for ``access``: all its operators (IAM ANDs them)."""
     if not condition:
         return True
-    if len(condition) != 1:
+    return all(_operator_holds(operator, keys, access) for operator, keys in condition.items())
+
+
+def _operator_holds(operator: str, keys: dict[str, Any], access: Access) -> bool:
+    """One operator's test of every partition key the access touches (ForAllValues: each one;
+    none at all, as for a Scan, passes, as in IAM)."""
+    if operator not in LEADING_KEYS_OPERATORS or set(keys) != {LEADING_KEYS}:
         return False  # a condition this plugin does not model: never rely on it
-    ((operator, keys),) = condition.items()
-    if operator not in LEADING_KEYS_OPERATORS or set(keys) != {"dynamodb:LeadingKeys"}:
-        return False
     if access.leading_keys is None:
         return False
-    matches = LEADING_KEYS_OPERATORS[operator]
-    permitted = keys["dynamodb:LeadingKeys"]
-    return all(any(matches(value, key) for value in permitted) for key in access.leading_keys)
+    permitted = keys[LEADING_KEYS]
+    permitted = permitted if isinstance(permitted, list) else [permitted]
+    if any("${" in value for value in permitted):
+        return False  # a policy variable: not modelled
+    matches, negated = LEADING_KEYS_OPERATORS[operator]
+    return all(
+        any(matches(value, key) for value in permitted) is not negated
+        for key in access.leading_keys
+    )
 
 
 def violations(calls: list[Call]) -> list[str]:

@@ -1,7 +1,8 @@
-"""Each function's role: exactly the DynamoDB actions it needs, on this table, and nothing more.
+"""Each function's role: exactly the DynamoDB actions it needs, on this table, each on the
+partitions it needs, and nothing more.
 
-The expected actions are written here, not imported from infra, so that a change to a grant in the
-stack fails this test until someone has looked at it.
+The expected grants are written here, not imported from infra, so that a change to a grant in the
+stack fails this test until someone has looked at it. Key strings come from the schema's builders.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from handlers import routes
+from infra.functions import TableAccess
 from resource_registry import schema
 from tests.infra.conftest import (
     HANDLERS,
@@ -22,55 +24,61 @@ from tests.infra.conftest import (
     table_arn,
 )
 
-EXPECTED_TABLE_ACTIONS = {
-    routes.LIST_RESOURCES.function_id: {"dynamodb:GetItem", "dynamodb:DescribeTable"},
-    routes.LIST_NAMESPACES.function_id: {
-        "dynamodb:Query",
-        "dynamodb:GetItem",
-        "dynamodb:DescribeTable",
-    },
-    routes.GET_DEFAULTS.function_id: {
-        "dynamodb:Query",
-        "dynamodb:GetItem",
-        "dynamodb:DescribeTable",
-    },
-    routes.SET_DEFAULTS.function_id: {
-        "dynamodb:Query",
-        "dynamodb:GetItem",
-        "dynamodb:DescribeTable",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-    },
-    routes.GET_HISTORY.function_id: {
-        "dynamodb:Query",
-        "dynamodb:GetItem",
-        "dynamodb:DescribeTable",
-    },
-    routes.DELETE_DEFAULTS.function_id: {
-        "dynamodb:Query",
-        "dynamodb:GetItem",
-        "dynamodb:DescribeTable",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:ConditionCheckItem",
-    },
-    routes.BACKFILL_FUNCTION_ID: {
-        "dynamodb:Scan",
-        "dynamodb:Query",
-        "dynamodb:GetItem",
-        "dynamodb:DescribeTable",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:UpdateItem",
-    },
-}
-# A namespace's registry partition is "{namespace id}/SYSTEM#"; names never contain '#'.
-REGISTRY_ONLY = {
-    "ForAllValues:StringLike": {
-        "dynamodb:LeadingKeys": [schema.SYSTEM_PARTITION, f"*/{schema.SYSTEM_PARTITION}"]
-    }
+ANY_NAMESPACE = schema.namespace_prefix("*")
+RESOURCES = (schema.resource_pk("*"), schema.resource_pk("*", ANY_NAMESPACE))
+SYSTEM = (schema.system_pk(), schema.system_pk(ANY_NAMESPACE))
+AUDIT = (schema.audit_pk("*"), schema.audit_pk("*", ANY_NAMESPACE))
+ANSWERS = tuple(
+    schema.idempotency_key("*", prefix)[schema.PARTITION_KEY]["S"] for prefix in ("", ANY_NAMESPACE)
+)
+NAMESPACES = (schema.namespace_pk(),)
+# What every function reads at a cold start to tell the layout, and to resolve a namespace.
+DETECTION = (schema.namespace_pk(), schema.system_pk(), schema.resource_pk("*"))
+# Conditions also refuse partitions where a '/' is followed by two '#' (zae-limiter's buckets).
+BUCKETS = "*/*#*#*"
+# A grant: (action, the partitions it reaches, those it never reaches). None: no condition.
+Grant = tuple[str, frozenset[str] | None, frozenset[str]]
+
+
+def on(
+    partitions: tuple[str, ...],
+    *actions: str,
+    excluding: tuple[str, ...] = (),
+    bucket_guard: bool = True,
+) -> set[Grant]:
+    never = frozenset({*excluding, *([BUCKETS] if bucket_guard else [])})
+    return {(f"dynamodb:{action}", frozenset(partitions), never) for action in actions}
+
+
+def anywhere(*actions: str) -> set[Grant]:
+    return {(f"dynamodb:{action}", None, frozenset()) for action in actions}
+
+
+EVERY_FUNCTION = on(DETECTION, "GetItem") | anywhere("DescribeTable")
+EXPECTED_GRANTS: dict[str, set[Grant]] = {
+    routes.LIST_RESOURCES.function_id: EVERY_FUNCTION | on(SYSTEM, "GetItem"),
+    routes.LIST_NAMESPACES.function_id: EVERY_FUNCTION | on(NAMESPACES, "Query"),
+    routes.GET_DEFAULTS.function_id: EVERY_FUNCTION | on(RESOURCES, "Query", "GetItem"),
+    routes.GET_HISTORY.function_id: EVERY_FUNCTION | on(AUDIT, "Query"),
+    routes.SET_DEFAULTS.function_id: EVERY_FUNCTION
+    | on(RESOURCES, "Query", "GetItem", "PutItem", "UpdateItem", "DeleteItem")
+    | on(AUDIT, "PutItem")
+    | on(ANSWERS, "GetItem", "PutItem")
+    | on(SYSTEM, "GetItem", "UpdateItem", excluding=NAMESPACES)
+    | on(NAMESPACES, "ConditionCheckItem"),
+    routes.DELETE_DEFAULTS.function_id: EVERY_FUNCTION
+    | on(RESOURCES, "Query", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem")
+    | on(AUDIT, "PutItem")
+    | on(ANSWERS, "GetItem", "PutItem")
+    | on(SYSTEM, "GetItem", "UpdateItem", excluding=NAMESPACES)
+    | on(NAMESPACES, "ConditionCheckItem"),
+    # The Query with no condition is the one of GSI4 (test_table_actions_apply_to_this_table_only).
+    routes.BACKFILL_FUNCTION_ID: EVERY_FUNCTION
+    | anywhere("Scan", "Query")
+    # Its reads also reach names the naming rule refuses ("a#b"), which it counts.
+    | on(RESOURCES, "Query", "GetItem", "ConditionCheckItem", bucket_guard=False)
+    | on(SYSTEM, "GetItem", "UpdateItem", excluding=NAMESPACES)
+    | on(NAMESPACES, "Query", "ConditionCheckItem"),
 }
 GSI4_ONLY = ["dynamodb:Query"]
 TRACING_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -93,22 +101,55 @@ def table_actions(statements: list[dict[str, Any]]) -> set[str]:
     }
 
 
+def grants(statements: list[dict[str, Any]]) -> set[Grant]:
+    """Each DynamoDB action the statements allow, with the partitions its condition names."""
+    found: set[Grant] = set()
+    for statement in statements:
+        condition = statement.get("Condition")
+        reached: frozenset[str] | None = None
+        excluded: frozenset[str] = frozenset()
+        if condition is not None:
+            assert set(condition) <= {"ForAllValues:StringLike", "ForAllValues:StringNotLike"}
+            reached, excluded = (
+                frozenset(as_list(condition.get(operator, {}).get("dynamodb:LeadingKeys", [])))
+                for operator in ("ForAllValues:StringLike", "ForAllValues:StringNotLike")
+            )
+        found |= {(action, reached, excluded) for action in table_actions([statement])}
+    return found
+
+
 def test_every_function_is_checked() -> None:
-    assert set(EXPECTED_TABLE_ACTIONS) == set(HANDLERS)
+    assert set(EXPECTED_GRANTS) == set(HANDLERS)
 
 
-@pytest.mark.parametrize("function_id", sorted(EXPECTED_TABLE_ACTIONS))
-def test_role_allows_exactly_the_expected_table_actions(
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_GRANTS))
+def test_role_allows_exactly_the_expected_actions_on_the_expected_partitions(
     synthesized: Synthesized, function_id: str
 ) -> None:
-    actions = table_actions(role_statements(synthesized, function_id))
-    assert actions == EXPECTED_TABLE_ACTIONS[function_id], (
-        f"{function_id} has extra {sorted(actions - EXPECTED_TABLE_ACTIONS[function_id])}, "
-        f"lacks {sorted(EXPECTED_TABLE_ACTIONS[function_id] - actions)}"
+    granted = grants(role_statements(synthesized, function_id))
+    assert granted == EXPECTED_GRANTS[function_id], (
+        f"{function_id} has extra {sorted(granted - EXPECTED_GRANTS[function_id], key=str)}, "
+        f"lacks {sorted(EXPECTED_GRANTS[function_id] - granted, key=str)}"
     )
 
 
-@pytest.mark.parametrize("function_id", sorted(EXPECTED_TABLE_ACTIONS))
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_GRANTS))
+def test_only_calls_that_name_no_partition_go_unconditioned(
+    synthesized: Synthesized, function_id: str
+) -> None:
+    # A Scan, DescribeTable and the Query of an index: LeadingKeys cannot narrow them.
+    unconditioned = {
+        action
+        for action, reached, _ in grants(role_statements(synthesized, function_id))
+        if reached is None
+    }
+    assert unconditioned <= {"dynamodb:Scan", "dynamodb:DescribeTable", "dynamodb:Query"}
+    for statement in role_statements(synthesized, function_id):
+        if "dynamodb:Query" in as_list(statement["Action"]) and "Condition" not in statement:
+            assert as_list(statement["Resource"]) != [table_arn(synthesized)]
+
+
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_GRANTS))
 def test_table_actions_apply_to_this_table_only(synthesized: Synthesized, function_id: str) -> None:
     for statement in role_statements(synthesized, function_id):
         if not table_actions([statement]):
@@ -123,21 +164,7 @@ def test_table_actions_apply_to_this_table_only(synthesized: Synthesized, functi
             assert "NotResource" not in statement
 
 
-def test_backfill_updates_only_the_registry_partition(synthesized: Synthesized) -> None:
-    # Given the backfill role's statements that allow UpdateItem
-    updating = [
-        statement
-        for statement in role_statements(synthesized, routes.BACKFILL_FUNCTION_ID)
-        if "dynamodb:UpdateItem" in as_list(statement["Action"])
-    ]
-    # Then each is limited to the SYSTEM# partition, and allows nothing else
-    assert updating
-    for statement in updating:
-        assert statement.get("Condition") == REGISTRY_ONLY
-        assert as_list(statement["Action"]) == ["dynamodb:UpdateItem"]
-
-
-@pytest.mark.parametrize("function_id", sorted(EXPECTED_TABLE_ACTIONS))
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_GRANTS))
 def test_role_holds_only_logs_and_tracing_besides_the_table(
     synthesized: Synthesized, function_id: str
 ) -> None:
@@ -154,7 +181,7 @@ def test_role_holds_only_logs_and_tracing_besides_the_table(
     }
 
 
-@pytest.mark.parametrize("function_id", sorted(EXPECTED_TABLE_ACTIONS))
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_GRANTS))
 def test_role_has_no_managed_policies_and_is_its_own(
     synthesized: Synthesized, function_id: str
 ) -> None:
@@ -162,33 +189,15 @@ def test_role_has_no_managed_policies_and_is_its_own(
     assert "ManagedPolicyArns" not in synthesized.resources[role_id]["Properties"]
     other_roles = {
         synthesized.function(other)["Role"]["Fn::GetAtt"][0]
-        for other in EXPECTED_TABLE_ACTIONS
+        for other in EXPECTED_GRANTS
         if other != function_id
     }
     assert role_id not in other_roles
 
 
 @pytest.mark.parametrize(
-    "function_id", [routes.DELETE_DEFAULTS.function_id, routes.GET_HISTORY.function_id]
+    "actions", [("dynamodb:PutItem",), ("dynamodb:Scan", "dynamodb:GetItem"), ("dynamodb:Query",)]
 )
-def test_audit_access_is_limited_to_audit_partitions(
-    synthesized: Synthesized, function_id: str
-) -> None:
-    # The history's Query reaches audit partitions only; the delete's PutItem those, its
-    # idempotency record's and the resource's own (a config item put back with its flags alone).
-    delete = function_id == routes.DELETE_DEFAULTS.function_id
-    action = "dynamodb:PutItem" if delete else "dynamodb:Query"
-    partitions = ["AUDIT#*", "*/AUDIT#*"]
-    if delete:
-        partitions += ["IDEMPOTENCY#*", "*/IDEMPOTENCY#*", "RESOURCE#*", "*/RESOURCE#*"]
-    granting = [
-        statement
-        for statement in role_statements(synthesized, function_id)
-        if action in as_list(statement["Action"])
-    ]
-    assert granting
-    for statement in granting:
-        assert as_list(statement["Action"]) == [action]
-        assert statement["Condition"] == {
-            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": partitions}
-        }
+def test_an_item_action_must_name_its_partitions(actions: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="must name the partitions"):
+        TableAccess(actions)

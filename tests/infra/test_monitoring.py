@@ -130,6 +130,39 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(synthesized: Synthesiz
     }
 
 
+def test_cloudwatch_may_use_the_key_only_for_this_accounts_alarms_here(
+    synthesized: Synthesized,
+) -> None:
+    # Given the key policy's statements for CloudWatch
+    (key_id,) = synthesized.of_type("AWS::KMS::Key")
+    statements = synthesized.resources[key_id]["Properties"]["KeyPolicy"]["Statement"]
+    cloudwatch = [
+        s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    # Then each allows it only on behalf of an alarm of the stack's account, in its region
+    assert cloudwatch
+    alarms_here = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":cloudwatch:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":alarm:*",
+            ],
+        ]
+    }
+    for statement in cloudwatch:
+        assert statement["Effect"] == "Allow"
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+            "ArnLike": {"aws:SourceArn": alarms_here},
+        }
+
+
 def test_topic_refuses_unencrypted_transport(synthesized: Synthesized) -> None:
     (policy,) = synthesized.of_type("AWS::SNS::TopicPolicy").values()
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]

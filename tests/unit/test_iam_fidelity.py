@@ -8,7 +8,7 @@ from devtools.local_server import LocalContext
 from handlers import handle_backfill, routes
 from resource_registry import schema
 from tests.conftest import Table, api_call
-from tests.iam_fidelity import RECORDER, Access, Call, accesses, violations
+from tests.iam_fidelity import RECORDER, Access, Call, accesses, allowed, violations
 
 REGISTRY_PARTITION = schema.SYSTEM_PARTITION
 
@@ -93,7 +93,69 @@ def test_a_query_needs_its_partition_key_and_index() -> None:
         (Call("Backfill", "Query", (Access("dynamodb:Query", None, "GSI4"),)), False),
         (Call("Backfill", "Query", (Access("dynamodb:Query", None, "GSI1"),)), True),
         (Call("GetDefaults", "Query", (Access("dynamodb:Query", None, "GSI4"),)), True),
+        # A write reaches resource partitions, never a bucket's, whatever its resource's name.
+        (Call("SetDefaults", "PutItem", (Access("dynamodb:PutItem", ("n1/RESOURCE#a",)),)), False),
+        (
+            Call(
+                "SetDefaults",
+                "PutItem",
+                (Access("dynamodb:PutItem", ("n1/BUCKET#e#a/RESOURCE#0",)),),
+            ),
+            True,
+        ),
+        # The namespace partition is checked, never written.
+        (
+            Call(
+                "SetDefaults",
+                "TransactWriteItems",
+                (Access("dynamodb:ConditionCheckItem", ("_/SYSTEM#",)),),
+            ),
+            False,
+        ),
+        (Call("SetDefaults", "UpdateItem", (Access("dynamodb:UpdateItem", ("_/SYSTEM#",)),)), True),
     ],
 )
 def test_requests_outside_the_role_are_violations(call: Call, refused: bool) -> None:
     assert bool(violations([call])) is refused
+
+
+def statement(condition: dict[str, object]) -> list[dict[str, object]]:
+    return [
+        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "T", "Condition": condition}
+    ]
+
+
+LIKE_A = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["a*", "?/a*"]}}
+NOT_LIKE_AB = {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": ["*b*", "x"]}}
+
+
+@pytest.mark.parametrize(
+    ("condition", "keys", "holds"),
+    [
+        # StringLike: '*' any run (including '/' and '#'), '?' exactly one character.
+        (LIKE_A, ("a",), True),
+        (LIKE_A, ("n/a#/#",), True),
+        (LIKE_A, ("nn/a",), False),
+        (LIKE_A, ("A",), False),  # case-sensitive
+        # ForAllValues: every key must pass; no key at all (a Scan) passes, as in IAM.
+        (LIKE_A, ("a", "b"), False),
+        (LIKE_A, (), True),
+        (LIKE_A, None, False),  # keys that cannot be told: never rely on the condition
+        # A negated operator: a key must match none of the values (NOR).
+        (NOT_LIKE_AB, ("a",), True),
+        (NOT_LIKE_AB, ("x",), False),
+        (NOT_LIKE_AB, ("a", "ab"), False),
+        (NOT_LIKE_AB, (), True),
+        # Two operators: both must hold.
+        ({**LIKE_A, **NOT_LIKE_AB}, ("a",), True),
+        ({**LIKE_A, **NOT_LIKE_AB}, ("ab",), False),
+        # What the plugin does not model never grants: other keys, policy variables.
+        ({"ForAllValues:StringLike": {"dynamodb:Attributes": ["a"]}}, ("a",), False),
+        ({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["${aws:userid}"]}}, ("a",), False),
+        ({"StringLike": {"dynamodb:LeadingKeys": ["a"]}}, ("a",), False),
+    ],
+)
+def test_leading_keys_conditions_are_evaluated_as_iam_does(
+    condition: dict[str, object], keys: tuple[str, ...] | None, holds: bool
+) -> None:
+    assert allowed(Access("dynamodb:PutItem", keys), statement(condition), "T") is holds
