@@ -24,7 +24,10 @@ list_resources_with_defaults, get_resource_disabled, get_resource_cascade, get_a
 set_audit_retention_days, time_set_resource_defaults (for benchmarks).
 A limit is ``{name, capacity, burst?, refill_amount?, refill_period_seconds}``; on 0.17 also
 ``schedule``, ``reset_schedule``, ``reset_after_seconds`` and ``soft`` as zae-limiter's own
-``Limit.to_dict`` spells them. Numbers arrive as JSON gives them to Python, as an application
+``Limit.to_dict`` spells them. ``set_resource_defaults`` and ``delete_resource_defaults`` take
+``"interrupted": true``: the write stops before its registry update, as a crash between
+zae-limiter's calls leaves it (the answer is the error InterruptedWriteError). Numbers arrive as
+JSON gives them to Python, as an application
 passes them: ``1.5`` is a float, stored by zae-limiter as ``str(1.5)``. Versions before 0.10 have
 one namespace, ``default``, and no ``disabled`` or ``cascade``.
 """
@@ -224,6 +227,28 @@ async def op_set_system_defaults(session: Session, request: dict[str, Any]) -> A
     )
 
 
+class InterruptedWriteError(Exception):
+    """The probe stopped zae-limiter's write before its registry update (``interrupted``)."""
+
+
+async def interrupting(repository: Any, request: dict[str, Any]) -> Any:
+    """With ``"interrupted": true``, the repository's client fails zae-limiter's update of the
+    registry item before it is sent, as a crash, a throttle or a timeout between its calls
+    would: the write stops after its own item, as zae-limiter leaves it. Returns an undo."""
+    if not request.get("interrupted"):
+        return lambda: None
+    client = await repository._get_client()
+
+    def stop_at_the_registry(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key", {}).get("SK", {}).get("S") == "#RESOURCES":
+            raise InterruptedWriteError("stopped before the registry update")
+
+    client.meta.events.register("provide-client-params.dynamodb.UpdateItem", stop_at_the_registry)
+    return lambda: client.meta.events.unregister(
+        "provide-client-params.dynamodb.UpdateItem", stop_at_the_registry
+    )
+
+
 async def op_set_resource_defaults(session: Session, request: dict[str, Any]) -> Any:
     repository = await session.repository(request)
     limits = [to_limit(limit) for limit in request["limits"]]
@@ -233,9 +258,13 @@ async def op_set_resource_defaults(session: Session, request: dict[str, Any]) ->
             if not NAMESPACED:
                 raise UnsupportedOperationError(f"zae-limiter {VERSION} has no {flag} flag")
             options[flag] = request[flag]
-    await repository.set_resource_defaults(
-        request["resource"], limits, principal=request.get("principal"), **options
-    )
+    undo = await interrupting(repository, request)
+    try:
+        await repository.set_resource_defaults(
+            request["resource"], limits, principal=request.get("principal"), **options
+        )
+    finally:
+        undo()
 
 
 async def op_time_set_resource_defaults(session: Session, request: dict[str, Any]) -> Any:
@@ -274,9 +303,13 @@ async def op_get_resource_defaults(session: Session, request: dict[str, Any]) ->
 
 async def op_delete_resource_defaults(session: Session, request: dict[str, Any]) -> Any:
     repository = await session.repository(request)
-    await repository.delete_resource_defaults(
-        request["resource"], principal=request.get("principal")
-    )
+    undo = await interrupting(repository, request)
+    try:
+        await repository.delete_resource_defaults(
+            request["resource"], principal=request.get("principal")
+        )
+    finally:
+        undo()
 
 
 async def op_list_resources_with_defaults(session: Session, request: dict[str, Any]) -> Any:
