@@ -128,8 +128,12 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
     routes.LIST_RESOURCES.function_id: (TableAccess(("dynamodb:GetItem",), SYSTEM_PARTITIONS),),
     # One Query of the namespace items.
     routes.LIST_NAMESPACES.function_id: (TableAccess(("dynamodb:Query",), NAMESPACE_PARTITION),),
-    # One Query of a resource's audit partition per page.
-    routes.GET_HISTORY.function_id: (TableAccess(("dynamodb:Query",), AUDIT_PARTITIONS),),
+    # One Query of a resource's audit partition per page; when it finds no event, the resource's
+    # own read (a flat Query, a composite GetItem): a resource without defaults either is 404.
+    routes.GET_HISTORY.function_id: (
+        TableAccess(("dynamodb:Query",), AUDIT_PARTITIONS),
+        TableAccess(("dynamodb:Query", "dynamodb:GetItem"), RESOURCE_PARTITIONS),
+    ),
     # A Query of a flat resource partition, then a GetItem of its version item (proof no write
     # landed while the Query read); a GetItem of a composite config item.
     routes.GET_DEFAULTS.function_id: (

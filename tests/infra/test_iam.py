@@ -59,7 +59,9 @@ EXPECTED_GRANTS: dict[str, set[Grant]] = {
     routes.LIST_RESOURCES.function_id: EVERY_FUNCTION | on(SYSTEM, "GetItem"),
     routes.LIST_NAMESPACES.function_id: EVERY_FUNCTION | on(NAMESPACES, "Query"),
     routes.GET_DEFAULTS.function_id: EVERY_FUNCTION | on(RESOURCES, "Query", "GetItem"),
-    routes.GET_HISTORY.function_id: EVERY_FUNCTION | on(AUDIT, "Query"),
+    routes.GET_HISTORY.function_id: EVERY_FUNCTION
+    | on(AUDIT, "Query")
+    | on(RESOURCES, "Query", "GetItem"),
     routes.SET_DEFAULTS.function_id: EVERY_FUNCTION
     | on(RESOURCES, "Query", "GetItem", "PutItem", "UpdateItem", "DeleteItem")
     | on(AUDIT, "PutItem")

@@ -117,9 +117,26 @@ def test_a_page_the_events_fill_exactly_is_the_last(local_table: Table) -> None:
     assert second["next_cursor"] is None
 
 
-def test_history_of_a_resource_without_events_is_empty(moto_table: Table) -> None:
+def test_history_of_a_resource_that_never_existed_is_404_as_its_defaults_are(
+    moto_table: Table,
+) -> None:
     answer = api_call("GET", HISTORY.format("never-set"))
-    assert answer["json"] == {"resource": "never-set", "events": [], "next_cursor": None}
+    assert (answer["statusCode"], answer["json"]["code"]) == (404, "ResourceNotFound")
+    assert api_call("GET", DEFAULTS.format("never-set"))["statusCode"] == 404
+
+
+def test_history_of_defaults_another_program_wrote_without_events_is_empty(
+    moto_table: Table,
+) -> None:
+    moto_table.put_raw(
+        {
+            **schema.limit_key("legacy", "rpm"),
+            "capacity": {"N": "5"},
+            "refill_period_seconds": {"N": "60"},
+        }
+    )
+    answer = api_call("GET", HISTORY.format("legacy"))
+    assert answer["json"] == {"resource": "legacy", "events": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize(

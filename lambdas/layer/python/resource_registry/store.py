@@ -85,9 +85,17 @@ class RegistryStore:
     def history(
         self, resource: str, limit: int = DEFAULT_PAGE, cursor: str | None = None
     ) -> HistoryPage:
-        """A page of the resource's audit events, newest first (zae-limiter's among them)."""
+        """A page of the resource's audit events, newest first (zae-limiter's among them).
+
+        ResourceNotFoundError for a resource that has neither events nor defaults (one that never
+        existed, as a GET of its defaults says); defaults another program wrote without events
+        have an empty history.
+        """
         validate_resource_name(resource)
-        return self.audit.history(self.namespace, resource, limit, cursor)
+        page = self.audit.history(self.namespace, resource, limit, cursor)
+        if not page.events and cursor is None and not self.read_resource(resource).has_defaults:
+            raise ResourceNotFoundError(f"resource {resource!r} has no history and no defaults")
+        return page
 
     def read_resource(self, resource: str) -> StoredResource:
         """One strongly consistent read of a resource's limits, as a write starts from."""
