@@ -17,6 +17,9 @@ class HarnessConfig:
     max_limits: int = 4
     reconciler_page_size: int = 3
     seed: int = 0
+    # zae-limiter-like writers (interrupted sets and deletes) and the healer that must undo what
+    # they leave: composite layouts only (zae-limiter 0.8 and later).
+    foreign_writers: int = 0
 
 
 def resource_pool(config: HarnessConfig) -> list[str]:

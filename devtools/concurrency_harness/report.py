@@ -23,6 +23,9 @@ class HarnessReport:
     torn_reads: int = 0
     violations: list[str] = field(default_factory=list)
     elapsed_seconds: float = 0.0
+    # zae-limiter-like writes (interrupted: no registry update) and the healer's change events.
+    foreign_writes: int = 0
+    healer_events: int = 0
 
     @property
     def total_operations(self) -> int:
@@ -49,6 +52,8 @@ class HarnessReport:
             "torn_reads": self.torn_reads,
             "violations": self.violations,
             "elapsed_seconds": round(self.elapsed_seconds, 1),
+            "foreign_writes": self.foreign_writes,
+            "healer_events": self.healer_events,
         }
 
     def render(self) -> str:
@@ -70,6 +75,8 @@ class HarnessReport:
             f"  reconciler runs     {runs or 'none'} (changes: {changes or 'none'})",
             f"  checkpoints         {self.checkpoints}",
             f"  torn reads          {self.torn_reads} (a GET whose limits mixed two writes)",
+            f"  zae-limiter writes  {self.foreign_writes} (each without its registry update; the"
+            f" healer published {self.healer_events} change events)",
             f"  violations          {len(self.violations)}",
         ]
         lines += [f"    - {violation}" for violation in self.violations[:20]]

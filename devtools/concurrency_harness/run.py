@@ -10,6 +10,7 @@ import time
 from collections import Counter
 
 from devtools.concurrency_harness.config import HarnessConfig
+from devtools.concurrency_harness.foreign import ForeignWriter, HealerLoop
 from devtools.concurrency_harness.fresh_table import new_client
 from devtools.concurrency_harness.gate import Gate
 from devtools.concurrency_harness.invariants import WriteLog, check_table, full_dump
@@ -37,6 +38,28 @@ class _Main:
         served = service.store_over(self._checker, name)
         self.table, self.namespace = served.table, served.namespace
         self.writes = WriteLog(by_version=self.table.layout.versions_survive_deletes)
+        self.healer: HealerLoop | None = None
+        self.foreign: list[ForeignWriter] = []
+        if config.foreign_writers:
+            self.healer = HealerLoop(self.table)
+            self.foreign = [
+                ForeignWriter(index, config, self.table, self.namespace, self.writes)
+                for index in range(config.foreign_writers)
+            ]
+
+    def actors(self, stop: threading.Event) -> list[threading.Thread]:
+        """The foreign writers and the healer, each a thread until ``stop``."""
+        threads = [
+            threading.Thread(target=writer.run, args=(self.shared.gate, stop), name=writer.name)
+            for writer in self.foreign
+        ]
+        if self.healer is not None:
+            threads.append(
+                threading.Thread(
+                    target=self.healer.run, args=(self.shared.gate, stop), name="healer"
+                )
+            )
+        return threads
 
     def violation(self, message: str) -> None:
         with self.lock:
@@ -68,8 +91,11 @@ class _Main:
             self.report.reconciler_changes.update(+changes)
 
     def checkpoint(self) -> None:
-        """Drain the writers and reconcilers, then check a full dump of the table."""
+        """Drain the writers and reconcilers (and the healer: the stream read to its end), then
+        check a full dump of the table."""
         with self.shared.gate.closed():
+            if self.healer is not None:
+                self.healer.drain()
             self._collect_writes()
             items = full_dump(self._checker, self.name)
         number = self.report.checkpoints + 1
@@ -111,6 +137,8 @@ def run_harness(config: HarnessConfig) -> HarnessReport:
             threading.Thread(target=main.reconcile, args=(mode,), name=mode)
             for mode in (Mode.BACKFILL, Mode.PRUNE)
         ]
+        stop_actors = threading.Event()
+        reconcilers += main.actors(stop_actors)
         for process in writers:
             process.start()
         try:
@@ -122,6 +150,7 @@ def run_harness(config: HarnessConfig) -> HarnessReport:
             main.report.elapsed_seconds = time.monotonic() - started
         finally:
             shared.stop.set()
+            stop_actors.set()
             for thread in reconcilers:
                 if thread.is_alive():
                     thread.join()
@@ -133,6 +162,11 @@ def run_harness(config: HarnessConfig) -> HarnessReport:
             for process in writers:
                 process.join(timeout=STARTUP_TIMEOUT_SECONDS)
         main.checkpoint()
+        main.report.foreign_writes = sum(writer.writes for writer in main.foreign)
+        if main.healer is not None:
+            main.report.healer_events = main.healer.events
+            if main.healer.failures:
+                main.violation(f"the healer failed {main.healer.failures} batches")
     verifier = RegistryReconciler(Table(new_client(), main.name, main.table.layout))
     verified = verifier.run(BackfillRequest(Mode.VERIFY))
     if verified.drift:
