@@ -8,7 +8,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from rich.console import Console
 
 from devtools import backfill_cli
 from resource_registry.backfill import BackfillSummary
@@ -67,7 +66,7 @@ def test_after_a_backfill_the_verdict_points_at_prune_for_names_without_defaults
     assert report["added"] == "1: legacy-model"
     assert report["drift left: unregistered"] == "-"
     assert report["drift left: registered_without_defaults"] == "1: gone"
-    assert report["verdict"] == "drift: 1 registered names have no defaults (run make prune)"
+    assert report["verdict"] == "drift: 1 registered name has no defaults (run make prune)"
 
     assert backfill_cli.main(["prune"]) == 0
     assert rows(capsys.readouterr().out)["verdict"] == "in sync: no drift left"
@@ -113,19 +112,26 @@ def test_a_bad_segments_setting_is_a_one_line_error(
     assert local_table.registry() == set()
 
 
+class Terminal(io.StringIO):
+    """What a terminal would show, written as to one."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def test_progress_on_a_terminal_is_a_bar_of_segments_with_counts() -> None:
-    screen = io.StringIO()
-    console = Console(file=screen, force_terminal=True, width=120)
-    with backfill_cli.ScanProgress(2, console) as progress:
+    screen = Terminal()
+    with backfill_cli.ScanProgress(2, screen) as progress:
         for segment in (0, 1):
             summary = BackfillSummary("verify", segment, 2, items_read=5 + segment)
             summary.of("default").resources_found.add(["a"] if segment else [])
             progress.page(summary)
             progress.run_done(summary)
-    final = screen.getvalue().rsplit("\r", 1)[-1]
-    assert "━" in final  # the bar
-    assert "2/2" in final
-    assert "scanned 11 items, found 1 resources" in final
+    drawn = screen.getvalue()
+    assert drawn.endswith("\n")
+    final = drawn.rsplit("\r", 1)[-1]
+    assert final.startswith(f"segments [{'#' * backfill_cli.BAR_WIDTH}] 2/2  ")  # the bar, full
+    assert "scanned 11 items, found 1 resource  0:0" in final
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ RESOURCE_ENTITY_PREFIX = "$RESOURCE:"
 RESERVED_NAMESPACE = "_"
 DEFAULT_NAMESPACE = "default"
 NAMESPACE_SORT_PREFIX = "#NAMESPACE#"
+# zae-limiter's reverse item of a namespace (id to name), which the service never reads.
+NAMESPACE_ID_SORT_PREFIX = "#NSID#"
 
 # Attributes of a flat limit item.
 ATTR_RESOURCE = "resource"
@@ -160,6 +162,11 @@ def namespace_pk() -> str:
 def namespace_key(name: str) -> Key:
     """The key of the item that maps a namespace name to its id."""
     return _key(namespace_pk(), f"{NAMESPACE_SORT_PREFIX}{name}")
+
+
+def namespace_id_key(namespace_id: str) -> Key:
+    """The key of the item that maps a namespace id back to its name."""
+    return _key(namespace_pk(), f"{NAMESPACE_ID_SORT_PREFIX}{namespace_id}")
 
 
 def resource_from_pk(pk: str, prefix: str = "") -> str | None:
