@@ -20,7 +20,7 @@ from resource_registry.detection import detect_layout
 from resource_registry.errors import UnsupportedTableError
 from resource_registry.layouts import CompositeLayout, FlatLayout, NamespacedLayout, StoredResource
 from resource_registry.model import Limit
-from tests.conftest import REGION, CallCounter, api_call
+from tests.conftest import MOTO_CONFIG, REGION, CallCounter, api_call
 
 RPM = {"name": "rpm", "capacity": 100, "refill_period_seconds": 60}
 TPM = {"name": "tpm", "capacity": 5000, "refill_amount": 2500, "refill_period_seconds": 60}
@@ -122,7 +122,7 @@ def make_table(client: Any, layout: str) -> ZaeTable:
 def zae_table(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ZaeTable]:
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         client = boto3.client("dynamodb", region_name=REGION)
         monkeypatch.setenv("TABLE_NAME", TABLE)
         yield make_table(client, request.param)
