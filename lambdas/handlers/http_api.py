@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from handlers.error_codes import EdgeErrorCode
-from handlers.routes import JSON_MEDIA_TYPE, NAMESPACE_PARAMETER, Route
+from handlers.routes import JSON_MEDIA_TYPE, NAMESPACE_PARAMETER, Route, unencoded_slash_hint
 from resource_registry import schema, service
 from resource_registry.errors import (
     ConcurrentUpdateError,
@@ -92,7 +92,7 @@ def build_resolver() -> APIGatewayRestResolver:
         event = app.current_event
         return error_response(
             HTTPStatus.NOT_FOUND,
-            f"no route for {event.http_method} {event.path}",
+            f"no route for {event.http_method} {event.path}{unencoded_slash_hint(event.path)}",
             EdgeErrorCode.NO_ROUTE,
         )
 

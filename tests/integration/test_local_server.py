@@ -84,6 +84,72 @@ def test_unknown_paths_and_methods_are_json_4xx(server: str) -> None:
     assert status == 405 and headers["Allow"] == "GET"
 
 
+def raw_request(url: str, request_line: str, headers: bytes = b"", body: bytes = b"") -> Any:
+    """Send one request exactly as written (no client library tidies it); its status and body."""
+    port = int(url.rsplit(":", 1)[1])
+    length = f"Content-Length: {len(body)}\r\n".encode() if body else b""
+    with socket.create_connection((LOOPBACK, port), timeout=30) as connection:
+        connection.sendall(
+            request_line.encode()
+            + b"\r\nHost: x\r\nConnection: close\r\n"
+            + headers
+            + length
+            + b"\r\n"
+            + body
+        )
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, content = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(content)
+
+
+@pytest.mark.parametrize("target", ["//resources", "//resources/gpt-4/defaults", "/resources//"])
+def test_an_empty_path_segment_is_no_route(server: str, target: str) -> None:
+    # API Gateway has no route with an empty segment; http.server would fold the leading '//'.
+    assert request(f"{server}/resources/gpt-4/defaults", "PUT", LIMITS)[0] == 200
+    assert raw_request(server, f"GET {target} HTTP/1.1") == (
+        404,
+        {"message": f"no route for GET {target}", "code": "NoRoute"},
+    )
+
+
+@pytest.mark.parametrize(
+    "target", ["http://127.0.0.1/resources", "http://elsewhere/resources/gpt-4/defaults", "*"]
+)
+def test_a_request_target_that_is_not_a_path_is_400(server: str, target: str) -> None:
+    status, body = raw_request(server, f"GET {target} HTTP/1.1")
+    assert status == 400
+    assert body == {
+        "message": f"the request target {target!r} is not a path: send the path alone, "
+        "e.g. GET /resources",
+        "code": "InvalidInput",
+    }
+
+
+def test_an_unencoded_slash_in_a_name_is_no_route_with_a_hint(server: str) -> None:
+    status, _, body = request(f"{server}/resources/openai/gpt-4/defaults")
+    assert status == 404
+    assert body == {
+        "message": "no route for GET /resources/openai/gpt-4/defaults; a name holding '/' is "
+        "one segment, with '/' written %2F: /resources/openai%2Fgpt-4/defaults",
+        "code": "NoRoute",
+    }
+
+
+def test_a_header_beyond_ascii_is_read_as_utf8(server: str) -> None:
+    # A placeholder ETag pasted from the docs, with a real ellipsis (UTF-8 on the wire)
+    assert request(f"{server}/resources/gpt-4/defaults", "PUT", LIMITS)[0] == 200
+    status, body = raw_request(
+        server,
+        "PUT /resources/gpt-4/defaults HTTP/1.1",
+        'If-Match: "2-\u2026"\r\nContent-Type: application/json\r\n'.encode(),
+        json.dumps(LIMITS).encode(),
+    )
+    assert status == 412
+    assert body["message"].startswith("If-Match '\"2-\u2026\"' matches no ETag")
+
+
 def test_the_server_listens_on_loopback_only(server: str) -> None:
     assert server.startswith(f"http://{LOOPBACK}:")
 
