@@ -89,26 +89,51 @@ def test_a_missing_table_is_a_one_line_error(
 ) -> None:
     monkeypatch.setenv("TABLE_NAME", "no-such-table")
     assert backfill_cli.main(["verify"]) == 1
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: ")
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: table no-such-table does not exist there: make run creates it, or set "
+        "TABLE_NAME to an existing table"
+    )
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("setting", "message"),
     [
-        ("0", "error: SEGMENTS=0 is out of range: use a number from 1 to 1000000"),
-        ("abc", "error: SEGMENTS='abc' is not a whole number: use one from 1 to 1000000"),
+        ("SEGMENTS=0", "error: SEGMENTS=0 is out of range: use a number from 1 to 1000000"),
+        ("SEGMENTS=abc", "error: SEGMENTS='abc' is not a whole number: use one from 1 to 1000000"),
+        (
+            "TABLE_NAME=x",
+            "error: TABLE_NAME='x' is not a DynamoDB table name: use 3 to 255 letters, digits, "
+            "'_', '.' or '-' (or unset it for resource-registry)",
+        ),
+        (
+            "TABLE_LAYOUT=bogus",
+            "error: TABLE_LAYOUT='bogus' is not a layout: use flat, composite or namespaced, or "
+            "unset it (a new table is namespaced, as zae-limiter 0.17.0 makes it)",
+        ),
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB=notaurl",
+            "error: AWS_ENDPOINT_URL_DYNAMODB='notaurl' is not an http(s) URL (did you mean "
+            "http://notaurl?): set it to DynamoDB's URL, e.g. http://127.0.0.1:8000 or "
+            "https://dynamodb.eu-west-1.amazonaws.com, or unset it to use a DynamoDB Local",
+        ),
+        (
+            "NAMESPACE=prod",  # the flat layout has one namespace
+            "error: NAMESPACE='prod' is not an active namespace of table {table}: use one of "
+            "default, or unset it for every namespace",
+        ),
     ],
 )
-def test_a_bad_segments_setting_is_a_one_line_error(
+def test_a_bad_setting_is_a_one_line_error(
     local_table: Table,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    value: str,
+    setting: str,
     message: str,
 ) -> None:
-    monkeypatch.setenv("SEGMENTS", value)
+    name, value = setting.split("=", 1)
+    monkeypatch.setenv(name, value)
     assert backfill_cli.main(["verify"]) == 1
-    assert capsys.readouterr().err == message + "\n"
+    assert capsys.readouterr().err == message.format(table=local_table.name) + "\n"
     assert local_table.registry() == set()
 
 
