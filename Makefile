@@ -98,8 +98,9 @@ typecheck: deps ## mypy, strict
 test: lint typecheck $(INTEROP_VENVS) ## lint, typecheck and the whole suite (what CI runs)
 	$(BIN)/pytest -n 2 --dist loadfile
 
-unit: deps ## only the fast unit tests (moto, no DynamoDB Local)
-	$(BIN)/pytest tests/unit -q
+# No unit test uses schemathesis' or anyio's pytest plugins; loading them costs seconds.
+unit: deps ## only the fast unit tests (moto, no DynamoDB Local; under 30 s)
+	$(BIN)/pytest tests/unit -q -p no:schemathesis -p no:anyio
 
 synth: deps ## the CloudFormation template into cdk.out/, offline
 	npx cdk synth --quiet --output cdk.out
