@@ -82,8 +82,7 @@ class Synthesized:
         if "_synthesis" not in self.__dict__ and self._cache.exists():
             cached: dict[str, Any] = json.loads(self._cache.read_text(encoding="utf-8"))
             return cached
-        document: dict[str, Any] = self.template.to_json()
-        return document
+        return dict(self.template.to_json())
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
