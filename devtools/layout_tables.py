@@ -22,8 +22,10 @@ LAYOUTS = ("flat", "composite", "namespaced")
 RELEASES = {"flat": "0.6.0", "composite": "0.9.1", "namespaced": "0.17.0"}
 # The namespaces a new namespaced table of `make run` has, so the README's examples work.
 LOCAL_NAMESPACES = (schema.DEFAULT_NAMESPACE, "prod")
-# The tests' tables give `default` a known id, so that they can write its items themselves.
+# The tests' tables give `default` a known id, so that they can write its items themselves, and
+# their system items a known time, so that two tables made alike compare equal item for item.
 DEFAULT_NAMESPACE_ID = "dEfAuLt0001"
+KNOWN_TIME = "2026-01-01T00:00:00Z"
 # Each release's indexes, in its create_table's order: zae-limiter names an index's key
 # attributes after it (GSI4PK, GSI4SK; LSI1SK under the table's PK).
 GLOBAL_INDEXES = {
@@ -103,8 +105,9 @@ def table_definition(name: str, layout: str) -> dict[str, Any]:
     return definition
 
 
-def version_record(layout: str) -> dict[str, Any]:
-    """The version record ``layout``'s release writes on its first start against the table."""
+def version_record(layout: str, at: str | None = None) -> dict[str, Any]:
+    """The version record ``layout``'s release writes on its first start against the table, at
+    time ``at`` (default now)."""
     partition, schema_version, lambda_version = VERSION_RECORDS[layout]
     item: dict[str, Any] = {
         schema.PARTITION_KEY: {"S": partition},
@@ -112,7 +115,7 @@ def version_record(layout: str) -> dict[str, Any]:
         schema.ATTR_SCHEMA_VERSION: {"S": schema_version},
         "client_min_version": {"S": "0.0.0"},
         "lambda_version": {"S": lambda_version} if lambda_version else {"NULL": True},
-        "updated_at": {"S": _now()},
+        "updated_at": {"S": at or _now()},
         "updated_by": {"S": f"client:{CLIENT_VERSIONS[layout]}"},
     }
     if layout == "namespaced":
@@ -122,10 +125,10 @@ def version_record(layout: str) -> dict[str, Any]:
 
 def create_layout_table(client: Any, name: str, layout: str) -> None:
     """A table as ``layout``'s release makes it, with its version record; namespaced, with the
-    namespace ``default`` under DEFAULT_NAMESPACE_ID."""
-    _create(client, name, layout)
+    namespace ``default`` under DEFAULT_NAMESPACE_ID. Its system items are dated KNOWN_TIME."""
+    _create(client, name, layout, KNOWN_TIME)
     if layout == "namespaced":
-        add_namespace(client, name, schema.DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_ID)
+        add_namespace(client, name, schema.DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_ID, KNOWN_TIME)
 
 
 def create_zae_limiter_table(
@@ -155,14 +158,17 @@ def register_namespace(client: Any, table: str, namespace: str) -> str:
     return namespace_id
 
 
-def add_namespace(client: Any, table: str, namespace: str, namespace_id: str) -> None:
+def add_namespace(
+    client: Any, table: str, namespace: str, namespace_id: str, at: str | None = None
+) -> None:
     """An active namespace, as zae-limiter 0.17's register_namespace records it: a name-to-id
-    item and an id-to-name item, in one transaction that fails if either exists."""
+    item and an id-to-name item, created at ``at`` (default now), in one transaction that fails
+    if either exists."""
     attributes = {
         schema.ATTR_NAMESPACE_ID: {"S": namespace_id},
         schema.ATTR_NAMESPACE_NAME: {"S": namespace},
         schema.ATTR_NAMESPACE_STATUS: {"S": schema.NAMESPACE_ACTIVE},
-        "created_at": {"S": _now()},
+        "created_at": {"S": at or _now()},
         **_reserved_gsi4_keys(),
     }
     keys = (schema.namespace_key(namespace), schema.namespace_id_key(namespace_id))
@@ -180,7 +186,7 @@ def add_namespace(client: Any, table: str, namespace: str, namespace_id: str) ->
     )
 
 
-def _create(client: Any, name: str, layout: str) -> None:
+def _create(client: Any, name: str, layout: str, at: str | None = None) -> None:
     # A resent CreateTable whose first attempt landed finds the table: as zae-limiter's own
     # create_table does, keep it.
     with contextlib.suppress(client.exceptions.ResourceInUseException):
@@ -188,7 +194,7 @@ def _create(client: Any, name: str, layout: str) -> None:
     client.get_waiter("table_exists").wait(TableName=name)
     client.put_item(
         TableName=name,
-        Item=version_record(layout),
+        Item=version_record(layout, at),
         ConditionExpression="attribute_not_exists(PK)",
     )
 
