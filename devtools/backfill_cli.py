@@ -14,24 +14,16 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from devtools.dynamodb_local import DynamoDBLocalError
 from devtools.environment import (
     SettingError,
     dynamodb_endpoint,
     integer_setting,
+    table_layout_setting,
     use_default_table_name,
 )
 from resource_registry import service
@@ -45,56 +37,83 @@ from resource_registry.errors import RegistryError
 DEFAULT_SEGMENTS = 4
 MAX_SEGMENTS = 1_000_000  # DynamoDB's limit on parallel scan segments
 PLAIN_PROGRESS_INTERVAL_SECONDS = 10.0
+BAR_REFRESH_SECONDS = 0.25
+BAR_WIDTH = 30
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 item', '2 items', '1,000 items'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 class ScanProgress:
     """Items scanned and resources found so far, over all segments.
 
-    On a terminal a rich progress bar counts segments done, items and resources; elsewhere (CI,
-    a pipe, a log file) a plain line is written every few seconds, and once at the end.
+    On a terminal, one line redrawn in place: a bar of the segments done, the counts and the time
+    taken. Elsewhere (CI, a pipe, a log file) a plain line every few seconds, and once at the end.
     """
 
-    def __init__(self, total_segments: int, console: Console) -> None:
+    def __init__(self, total_segments: int, stream: TextIO | None = None) -> None:
         self._lock = threading.Lock()
-        self._console = console
+        self._stream = stream if stream is not None else sys.stderr
+        self._on_terminal = self._stream.isatty()
         self._scanned = [0] * total_segments
         self._found = [0] * total_segments
         self._base_scanned = [0] * total_segments
         self._base_found = [0] * total_segments
         self._segments_done = 0
         self._total_segments = total_segments
-        self._last_line = time.monotonic()
-        self._bar: Progress | None = None
-        self._task: Any = None
-        if console.is_terminal:
-            self._bar = Progress(
-                SpinnerColumn(),
-                TextColumn("segments"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[counts]}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=False,
-            )
-            self._task = self._bar.add_task("scan", total=total_segments, counts=self._counts())
+        self._started = self._last_line = time.monotonic()
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
 
     def __enter__(self) -> ScanProgress:
-        if self._bar is not None:
-            self._bar.start()
+        if self._on_terminal:
+            self._draw()
+            self._ticker.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+        if self._on_terminal:
+            self._stop.set()
+            self._ticker.join()
+            with self._lock:
+                self._draw()
+            self._stream.write("\n")
         else:
-            self._console.print(self._line())
+            self._write_line()
+        self._stream.flush()
 
     def _counts(self) -> str:
-        return f"scanned {sum(self._scanned):,} items, found {sum(self._found):,} resources"
+        scanned, found = sum(self._scanned), sum(self._found)
+        return f"scanned {counted(scanned, 'item')}, found {counted(found, 'resource')}"
 
     def _line(self) -> str:
         return f"{self._segments_done}/{self._total_segments} segments done, {self._counts()}"
+
+    def _bar(self) -> str:
+        filled = BAR_WIDTH * self._segments_done // self._total_segments
+        elapsed = int(time.monotonic() - self._started)
+        return (
+            f"segments [{'#' * filled}{'-' * (BAR_WIDTH - filled)}] "
+            f"{self._segments_done}/{self._total_segments}  {self._counts()}  "
+            f"{elapsed // 60}:{elapsed % 60:02d}"
+        )
+
+    def _draw(self) -> None:
+        # \r back to the line's start, the line, then clear what a longer one left behind.
+        self._stream.write(f"\r{self._bar()}\x1b[K")
+        self._stream.flush()
+
+    def _write_line(self) -> None:
+        self._stream.write(self._line() + "\n")
+        self._stream.flush()
+
+    def _tick(self) -> None:
+        """Redraw now and then, so that the time moves while a long page is read."""
+        while not self._stop.wait(BAR_REFRESH_SECONDS):
+            with self._lock:
+                self._draw()
 
     def page(self, summary: BackfillSummary) -> None:
         with self._lock:
@@ -112,11 +131,11 @@ class ScanProgress:
             self._show()
 
     def _show(self) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=self._segments_done, counts=self._counts())
+        if self._on_terminal:
+            self._draw()
         elif time.monotonic() - self._last_line >= PLAIN_PROGRESS_INTERVAL_SECONDS:
             self._last_line = time.monotonic()
-            self._console.print(self._line())
+            self._write_line()
 
 
 def run_segment(
@@ -133,9 +152,19 @@ def run_segment(
         request = request.resumed_from(summary.continuation)
 
 
-def reconcile(
-    mode: Mode, total_segments: int, console: Console, namespace: str | None = None
-) -> dict[str, Any]:
+def check_namespace(namespace: str | None) -> None:
+    """SettingError naming the active namespaces when ``namespace`` is not one of them."""
+    if namespace is None:
+        return
+    names = [scope.name for scope in service.namespaces().active()]
+    if namespace not in names:
+        raise SettingError(
+            f"NAMESPACE={namespace!r} is not an active namespace of table {table_name()}: use "
+            f"one of {', '.join(names)}, or unset it for every namespace"
+        )
+
+
+def reconcile(mode: Mode, total_segments: int, namespace: str | None = None) -> dict[str, Any]:
     """Run ``mode`` over the table (one namespace, or all) in ``total_segments`` segments."""
     reconciler = RegistryReconciler(service.batch_table())
     requests = [
@@ -143,7 +172,7 @@ def reconcile(
         for segment in range(total_segments)
     ]
     with (
-        ScanProgress(total_segments, console) as progress,
+        ScanProgress(total_segments) as progress,
         ThreadPoolExecutor(max_workers=total_segments) as pool,
     ):
         results = pool.map(lambda request: run_segment(reconciler, request, progress), requests)
@@ -205,16 +234,15 @@ def verdict(summary: dict[str, Any]) -> tuple[str, bool]:
             return "in sync: the registry lists exactly the resources that have defaults", True
         return "in sync: no drift left", True
     parts = []
-    if left["unregistered"]:
+    if count := left["unregistered"]:
+        has = "has" if count == 1 else "have"
         parts.append(
-            f"{left['unregistered']:,} resources have defaults but are not registered "
-            "(run make backfill)"
+            f"{counted(count, 'resource')} {has} defaults but {'is' if count == 1 else 'are'} "
+            "not registered (run make backfill)"
         )
-    if left["registered_without_defaults"]:
-        parts.append(
-            f"{left['registered_without_defaults']:,} registered names have no defaults "
-            "(run make prune)"
-        )
+    if count := left["registered_without_defaults"]:
+        has = "has" if count == 1 else "have"
+        parts.append(f"{counted(count, 'registered name')} {has} no defaults (run make prune)")
     return "drift: " + "; ".join(parts), False
 
 
@@ -229,6 +257,17 @@ def print_summary(summary: dict[str, Any]) -> bool:
     return in_sync
 
 
+def describe_refusal(error: ClientError) -> str:
+    """DynamoDB's refusal in one line, saying what to do about a missing table."""
+    details = error.response.get("Error", {})
+    if details.get("Code") == "ResourceNotFoundException":
+        return (
+            f"table {table_name()} does not exist there: make run creates it, or set TABLE_NAME "
+            "to an existing table"
+        )
+    return f"DynamoDB refused: {details.get('Message', error)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("mode", choices=[mode.value for mode in Mode])
@@ -241,21 +280,23 @@ def main(argv: list[str] | None = None) -> int:
         help="one namespace (default: NAMESPACE, else every namespace)",
     )
     args = parser.parse_args(argv)
-    use_default_table_name()
     mode = Mode(args.mode)
-    console = Console(stderr=True)
     try:
+        # Every setting is checked before anything starts.
+        use_default_table_name()
+        table_layout_setting()
         segments = args.segments
         if segments is None:
             segments = integer_setting("SEGMENTS", DEFAULT_SEGMENTS, 1, MAX_SEGMENTS)
         if not 1 <= segments <= MAX_SEGMENTS:
             raise SettingError(f"--segments {segments}: use a number from 1 to {MAX_SEGMENTS}")
         with dynamodb_endpoint(reuse_running=True) as endpoint:
-            console.print(
+            check_namespace(args.namespace)
+            print(
                 f"{mode.value} on table {table_name()} at {endpoint.url}, {segments} segments",
-                highlight=False,
+                file=sys.stderr,
             )
-            summary = reconcile(mode, segments, console, args.namespace)
+            summary = reconcile(mode, segments, args.namespace)
     except (DynamoDBLocalError, RegistryError, SettingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -263,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {describe_botocore_error(error)}", file=sys.stderr)
         return 1
     except ClientError as error:
-        print(f"error: {error.response['Error'].get('Message', error)}", file=sys.stderr)
+        print(f"error: {describe_refusal(error)}", file=sys.stderr)
         return 1
     in_sync = print_summary(summary)
     return 1 if mode is Mode.VERIFY and not in_sync else 0

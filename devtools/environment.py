@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
+from botocore.exceptions import ProfileNotFound
 
 from devtools.dynamodb_local import (
     ROOT,
@@ -24,7 +25,10 @@ from devtools.dynamodb_local import (
     answers_as_dynamodb,
     port_is_taken,
 )
+from devtools.layout_tables import LAYOUTS, RELEASES
 from resource_registry.clients import TABLE_NAME_VARIABLE
+from resource_registry.detection import LAYOUT_VARIABLE
+from resource_registry_client.urls import url_problem
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 DEFAULT_DATA_DIR = ROOT / ".local" / "dynamodb"
@@ -35,6 +39,8 @@ DEFAULT_TABLE_NAME = "resource-registry"
 LOCAL_REGION = "us-east-1"
 # Any credentials do for DynamoDB Local; with -sharedDb they all see one database.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+# DynamoDB's own rule for table names.
+TABLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 AWS_ENDPOINT_REGION = re.compile(r"^dynamodb(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 
 
@@ -58,10 +64,46 @@ def integer_setting(name: str, default: int, minimum: int, maximum: int | None =
 
 
 def use_default_table_name() -> str:
-    """TABLE_NAME, set to the laptop's table when unset, for the local commands."""
+    """TABLE_NAME, set to the laptop's table when unset, for the local commands; SettingError
+    when it is not a name DynamoDB takes."""
     if not os.environ.get(TABLE_NAME_VARIABLE):
         os.environ[TABLE_NAME_VARIABLE] = DEFAULT_TABLE_NAME
-    return os.environ[TABLE_NAME_VARIABLE]
+    name = os.environ[TABLE_NAME_VARIABLE]
+    if not TABLE_NAME_PATTERN.fullmatch(name):
+        raise SettingError(
+            f"{TABLE_NAME_VARIABLE}={name!r} is not a DynamoDB table name: use 3 to 255 letters, "
+            f"digits, '_', '.' or '-' (or unset it for {DEFAULT_TABLE_NAME})"
+        )
+    return name
+
+
+def table_layout_setting() -> str | None:
+    """TABLE_LAYOUT, the layout of a table the local commands create; None when unset."""
+    value = os.environ.get(LAYOUT_VARIABLE, "").strip()
+    if not value:
+        return None
+    if value not in LAYOUTS:
+        raise SettingError(
+            f"{LAYOUT_VARIABLE}={value!r} is not a layout: use {', '.join(LAYOUTS[:-1])} or "
+            f"{LAYOUTS[-1]}, or unset it (a new table is namespaced, as zae-limiter "
+            f"{RELEASES['namespaced']} makes it)"
+        )
+    return value
+
+
+def configured_endpoint() -> str | None:
+    """AWS_ENDPOINT_URL_DYNAMODB, checked; None when unset."""
+    value = os.environ.get(ENDPOINT_VARIABLE)
+    if not value:
+        return None
+    problem = url_problem(value)
+    if problem is not None:
+        raise SettingError(
+            f"{ENDPOINT_VARIABLE}={value!r} {problem}: set it to DynamoDB's URL, e.g. "
+            f"http://127.0.0.1:{DEFAULT_DYNAMODB_LOCAL_PORT} or "
+            "https://dynamodb.eu-west-1.amazonaws.com, or unset it to use a DynamoDB Local"
+        )
+    return value
 
 
 def dynamodb_local_port() -> int:
@@ -82,6 +124,18 @@ def is_loopback(endpoint: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def check_profile() -> None:
+    """SettingError when AWS_PROFILE names a profile the AWS config does not have."""
+    try:
+        boto3.session.Session()
+    except ProfileNotFound:
+        profile = os.environ.get("AWS_PROFILE")
+        raise SettingError(
+            f"AWS_PROFILE={profile!r} is not a profile in your AWS config: set it to one "
+            "(aws configure list-profiles), or unset it"
+        ) from None
 
 
 def supply_region(endpoint: str) -> None:
@@ -123,7 +177,8 @@ def dynamodb_endpoint(reuse_running: bool = False) -> Iterator[Endpoint]:
     With ``reuse_running``, a DynamoDB Local already listening on its port (``make run``'s) is used;
     something else listening there is an error. SettingError or DynamoDBLocalError say what to do.
     """
-    configured = os.environ.get(ENDPOINT_VARIABLE)
+    check_profile()
+    configured = configured_endpoint()
     if configured:
         supply_region(configured)
         supply_local_credentials(configured)

@@ -14,10 +14,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from handlers.error_codes import EdgeErrorCode
-from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route, path_pattern
+from handlers.routes import API_ROUTES, JSON_MEDIA_TYPE, Route, path_pattern, unencoded_slash_hint
 from resource_registry.errors import ErrorCode
 
 LOOPBACK = "127.0.0.1"
@@ -157,24 +157,35 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def _serve(self) -> None:
-        target = urlsplit(self.path)
-        route, parameters, allowed = self.server.routes.match(self.command, target.path)
+        # The target as sent: http.server turns a leading '//' into '/' in self.path.
+        target = self.requestline.split()[1] if len(self.requestline.split()) > 1 else ""
+        path, _, query = target.partition("?")
+        route, parameters, allowed = self.server.routes.match(self.command, path)
         try:
             body = self._read_body()
         except _RefusedBodyError as refused:
             self.close_connection = True  # what is left of the body is not a request
             self._refuse(refused.status, str(refused))
             return
+        if not path.startswith("/"):
+            # An absolute URL (or '*') as the target: API Gateway serves paths only.
+            self._refuse(
+                HTTPStatus.BAD_REQUEST,
+                f"the request target {target!r} is not a path: send the path alone, "
+                "e.g. GET /resources",
+            )
+            return
         if route is None:
             status = HTTPStatus.METHOD_NOT_ALLOWED if allowed else HTTPStatus.NOT_FOUND
             headers = {"Allow": ", ".join(allowed)} if allowed else {}
-            self._refuse(status, f"no route for {self.command} {target.path}", headers)
+            hint = "" if allowed else unencoded_slash_hint(path)
+            self._refuse(status, f"no route for {self.command} {path}{hint}", headers)
             return
         event = build_event(
             route,
-            target.path,
-            query=target.query,
-            headers=list(self.headers.items()),
+            path,
+            query=query,
+            headers=[(name, as_utf8(value)) for name, value in self.headers.items()],
             body=body,
             path_parameters=parameters,
             source_ip=self.client_address[0],
@@ -227,6 +238,12 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+
+def as_utf8(value: str) -> str:
+    """A header value as API Gateway passes it on: its bytes read as UTF-8 (http.server reads
+    them as Latin-1, which garbles any character beyond ASCII)."""
+    return value.encode("latin-1").decode("utf-8", errors="replace")
 
 
 class LocalApiServer(ThreadingHTTPServer):

@@ -1,31 +1,44 @@
 """`make run`: DynamoDB Local (unless an endpoint is set), the table, and the API on loopback.
 
+A missing table is created as zae-limiter 0.17.0 creates it (TABLE_LAYOUT=flat or composite: as
+0.6.0 or 0.9.1 do), with the namespaces default and prod; a table already there keeps its layout.
+
 If the DynamoDB Local it started dies, the API stops too, with one line saying what happened:
 an API that answers 503 forever with nothing on the console helps nobody.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 import warnings
+from typing import Any
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devtools.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, create_table, port_is_taken
+from devtools.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, port_is_taken
 from devtools.environment import (
     SettingError,
     dynamodb_endpoint,
     integer_setting,
+    table_layout_setting,
     use_default_table_name,
 )
+from devtools.layout_tables import RELEASES, create_zae_limiter_table
 from devtools.local_server import LocalApiServer
 from handlers.routes import API_ROUTES
-from resource_registry.clients import dynamodb_client, table_name
+from resource_registry.clients import table_name
+from resource_registry.detection import LAYOUT_VARIABLE, detect_table
 from resource_registry.dynamodb import describe_botocore_error
+from resource_registry.errors import RegistryError
 
 DEFAULT_PORT = 3000
+# A new table is what people starting with zae-limiter today get.
+DEFAULT_LAYOUT = "namespaced"
 WATCH_INTERVAL_SECONDS = 1.0
 
 
@@ -75,22 +88,54 @@ def serve(server: LocalApiServer, started: DynamoDBLocal | None) -> int:
     return 1
 
 
+def table_admin_client() -> Any:
+    """A DynamoDB client for creating the table: the functions' client gives up on a call
+    after 2 s, and a CreateTable with zae-limiter's nine indexes can take longer than that on
+    a busy laptop's DynamoDB Local."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=60)
+    return boto3.client("dynamodb", region_name=region, config=config)
+
+
+def prepare_table(client: Any, name: str, wanted: str | None) -> str:
+    """Create table ``name`` when it is missing, as zae-limiter's release of the ``wanted``
+    layout (default: namespaced, 0.17.0) would; else leave it as it is. What was done, for the
+    console. SettingError when ``wanted`` is not the layout of the table already there."""
+    try:
+        client.describe_table(TableName=name)
+    except client.exceptions.ResourceNotFoundException:
+        layout = wanted or DEFAULT_LAYOUT
+        namespaces = create_zae_limiter_table(client, name, layout)
+        registered = f", namespaces {', '.join(namespaces)}" if namespaces else ""
+        return (
+            f"table {name} created as zae-limiter {RELEASES[layout]}'s create_table makes it "
+            f"({layout} layout{registered})"
+        )
+    found = detect_table(client, name, None).layout.name
+    if wanted is not None and wanted != found:
+        raise SettingError(
+            f"{LAYOUT_VARIABLE}={wanted} chooses the layout of a new table, but table {name} "
+            f"exists with the {found} layout: unset {LAYOUT_VARIABLE}, or set TABLE_NAME to a new "
+            "table (or delete the local data with make clean-data)"
+        )
+    return f"table {name} found ({found} layout)"
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, stop_on_terminate)
-    use_default_table_name()
     # A request that records no metric is normal here; Powertools warns about it on every one.
     warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
     try:
+        # Every setting is checked before anything starts.
+        use_default_table_name()
+        layout = table_layout_setting()
         port = integer_setting("PORT", DEFAULT_PORT, 1, 65535)
         if port_is_taken(port):
             raise SettingError(f"port {port} is taken: stop what uses it or set PORT")
         with dynamodb_endpoint() as endpoint:
-            created = create_table(dynamodb_client(), table_name())
+            table = prepare_table(table_admin_client(), table_name(), layout)
             server = LocalApiServer(port)
-            print(
-                f"DynamoDB: {endpoint.url}, table {table_name()} "
-                f"({'created' if created else 'found'})"
-            )
+            print(f"DynamoDB: {endpoint.url}, {table}")
             print(f"API: {server.url}  (Ctrl-C stops it)")
             for route in API_ROUTES:
                 print(f"  {route.method:6} {server.url}{route.path}")
@@ -101,7 +146,7 @@ def main() -> int:
                 return 0
             finally:
                 server.server_close()
-    except (DynamoDBLocalError, SettingError) as error:
+    except (DynamoDBLocalError, SettingError, RegistryError) as error:
         print(f"error: {error}", file=sys.stderr)
     except BotoCoreError as error:
         print(f"error: {describe_botocore_error(error)}", file=sys.stderr)

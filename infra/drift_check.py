@@ -17,6 +17,8 @@ from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.context import ContextError
+
 DRIFT_CHECK_CONTEXT = "driftCheckSchedule"
 DEFAULT_DRIFT_CHECK_SCHEDULE = "rate(1 day)"
 DISABLED = "off"
@@ -33,7 +35,7 @@ def drift_check_schedule(scope: Construct) -> str | None:
     if value == DISABLED:
         return None
     if not isinstance(value, str) or not SCHEDULE_EXPRESSION.fullmatch(value):
-        raise ValueError(
+        raise ContextError(
             f"context {DRIFT_CHECK_CONTEXT}={value!r} is neither a schedule expression "
             f"('rate(1 day)', 'cron(0 6 * * ? *)') nor {DISABLED!r}"
         )

@@ -11,6 +11,7 @@ from constructs import Construct
 from handlers import routes
 from infra.api import RegistryApi
 from infra.backfill_fanout import BackfillFanOut
+from infra.context import ContextError
 from infra.drift_check import DriftCheck, drift_check_schedule
 from infra.functions import RegistryFunctions
 from infra.lambda_assets import build_assets
@@ -96,9 +97,9 @@ def existing_table_name(scope: Construct) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not TABLE_NAME_PATTERN.fullmatch(value):
-        raise ValueError(
-            f"context {EXISTING_TABLE_CONTEXT}={value!r} is not a DynamoDB table name "
-            "(3 to 255 letters, digits, '_', '.' or '-')"
+        raise ContextError(
+            f"context {EXISTING_TABLE_CONTEXT}={value!r} is not a DynamoDB table name: use "
+            "3 to 255 letters, digits, '_', '.' or '-', or leave it out for a new table"
         )
     return value
 
@@ -109,14 +110,18 @@ def table_layout(scope: Construct) -> str | None:
     if value is None or value == "":
         return None
     if value not in LAYOUTS:
-        raise ValueError(
-            f"context {TABLE_LAYOUT_CONTEXT}={value!r} is not a layout: one of {', '.join(LAYOUTS)}"
+        raise ContextError(
+            f"context {TABLE_LAYOUT_CONTEXT}={value!r} is not a layout: use one of "
+            f"{', '.join(LAYOUTS)}, or leave it out to have the functions detect it"
         )
     return str(value)
 
 
 def create_stack(app: App) -> ResourceRegistryStack:
-    """The service's stack in ``app``."""
+    """The service's stack in ``app``; ContextError, before anything is built, for a context
+    value it cannot use."""
+    for check in (existing_table_name, table_layout, drift_check_schedule):
+        check(app)
     return ResourceRegistryStack(
         app, STACK_NAME, description="Resource registry service: table, functions and REST API"
     )

@@ -19,6 +19,9 @@ from resource_registry.dynamodb import all_items
 from resource_registry.store import RegistryStore
 
 REGION = "us-east-1"
+# moto keeps boto3's default session between tests: a new one loads every service model again,
+# which was most of a unit test's time; credentials and region come from the environment anyway.
+MOTO_CONFIG: Any = {"core": {"reset_boto3_session": False}}
 # Every test: a handler's DynamoDB requests must be ones its role in the stack allows.
 pytest_plugins = ["tests.iam_fidelity"]
 
@@ -75,7 +78,7 @@ class Table:
 @pytest.fixture
 def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Table]:
     """A fresh table in moto, configured as the handlers' table."""
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         client = boto3.client("dynamodb", region_name=REGION)
         name = "registry-unit"
         client.create_table(

@@ -56,7 +56,7 @@ class Settings:
     @property
     def client(self) -> RegistryClient:
         if self._client is None:
-            self._client = RegistryClient(self.endpoint)
+            self._client = RegistryClient(self.endpoint, endpoint_name="--endpoint")
         return self._client
 
     @property
@@ -132,11 +132,22 @@ def list_command(settings: Settings, consistent: bool) -> None:
 
 @cli.command("get")
 @click.argument("resource")
+@click.option(
+    "--etag",
+    "etag_only",
+    is_flag=True,
+    help="Print only the ETag, for --if-match: etag=$(resource-registry get NAME --etag).",
+)
 @shared_options
 @pass_settings
-def get_command(settings: Settings, resource: str) -> None:
+def get_command(settings: Settings, resource: str, etag_only: bool) -> None:
     """Show a resource's default limits and ETag."""
     defaults = settings.client.get_defaults(resource, settings.chosen_namespace)
+    if etag_only:
+        if defaults.etag is None:
+            raise click.ClickException(f"the API sent no ETag for {resource}")
+        click.echo(defaults.etag)
+        return
     _print(settings, render.defaults_json(defaults), render.defaults_text(defaults))
 
 
@@ -225,8 +236,9 @@ def plan_command(settings: Settings, file: str, prune: bool) -> None:
     """Show what apply would change; exit 2 if anything, 0 if nothing.
 
     Only the file's namespaces are read (with --namespace, only that one of them)."""
+    client = settings.client  # a bad endpoint is told before anything is read
     desired = _load(file)
-    plan = make_plan(settings.client, desired, prune=prune, namespaces=_only(settings, desired))
+    plan = make_plan(client, desired, prune=prune, namespaces=_only(settings, desired))
     _print(settings, render.plan_json(plan), render.plan_text(plan))
     if plan.has_changes:
         raise click.exceptions.Exit(EXIT_CHANGES)
@@ -243,15 +255,21 @@ def apply_command(settings: Settings, file: str, prune: bool, yes: bool) -> None
 
     Each change is guarded by the ETag the plan read: a resource changed in the meantime is
     refused and left as it is (exit 1); the others are still applied."""
+    client = settings.client  # a bad endpoint is told before anything is read
     desired = _load(file)
-    plan = make_plan(settings.client, desired, prune=prune, namespaces=_only(settings, desired))
+    plan = make_plan(client, desired, prune=prune, namespaces=_only(settings, desired))
     if not settings.as_json:
         click.echo(render.plan_text(plan))
     if not plan.has_changes:
         if settings.as_json:
             _print(settings, {"plan": render.plan_json(plan), "results": []}, "")
         return
-    question = f"Apply these {len(plan.changes)} change(s) to {settings.client.endpoint}?"
+    if not yes and not _can_ask():
+        raise click.ClickException(
+            f"not applied; nothing changed: apply asks before {len(plan.changes)} change(s), "
+            "and there is no terminal to answer on; pass --yes to apply without asking"
+        )
+    question = f"Apply these {len(plan.changes)} change(s) to {client.endpoint}?"
     if not yes and not click.confirm(question, err=True):
         raise click.ClickException("not applied; nothing changed")
 
@@ -259,7 +277,7 @@ def apply_command(settings: Settings, file: str, prune: bool, yes: bool) -> None
         if not settings.as_json:
             click.echo(render.result_line(result))
 
-    results = apply_plan(settings.client, plan, report)
+    results = apply_plan(client, plan, report)
     if settings.as_json:
         document = {
             "plan": render.plan_json(plan),
@@ -319,6 +337,11 @@ def _load(file: str) -> DesiredState:
     except (OSError, UnicodeDecodeError) as error:
         raise click.ClickException(f"cannot read {file}: {error}") from None
     return load_desired(text, "<stdin>" if file == "-" else file)
+
+
+def _can_ask() -> bool:
+    """Whether a question can be answered: stdin is a terminal (a pipe may hold the file)."""
+    return sys.stdin.isatty()
 
 
 def _only(settings: Settings, desired: DesiredState) -> list[str] | None:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from resource_registry_client import paths
 from resource_registry_client.errors import (
@@ -21,6 +21,7 @@ from resource_registry_client.limits import Limit
 from resource_registry_client.paths import DEFAULT_NAMESPACE
 from resource_registry_client.signing import RequestSigner
 from resource_registry_client.transport import Response, RetryPolicy, Transport
+from resource_registry_client.urls import MAX_PORT, url_problem
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:3000"  # make run
 ENDPOINT_VARIABLE = "RESOURCE_REGISTRY_URL"
@@ -60,18 +61,42 @@ class HistoryPage:
 
 def endpoint_from_environment() -> str:
     """RESOURCE_REGISTRY_URL, else the local server of ``make run`` (on PORT when it is set)."""
-    if endpoint := os.environ.get(ENDPOINT_VARIABLE):
-        return endpoint
-    if port := os.environ.get(PORT_VARIABLE):
-        return f"http://127.0.0.1:{port}"
-    return DEFAULT_ENDPOINT
+    return choose_endpoint(None)[0]
+
+
+def choose_endpoint(endpoint: str | None, named: str = "endpoint") -> tuple[str, bool]:
+    """The base URL to call: ``endpoint`` (``named`` so in messages), else RESOURCE_REGISTRY_URL,
+    else the local server on PORT or 3000; and whether it is that local default. Checked before
+    any request: ConfigurationError says which setting to change and how."""
+    if endpoint:
+        url, origin = endpoint, f"{named} {endpoint!r}"
+    elif configured := os.environ.get(ENDPOINT_VARIABLE):
+        url, origin = configured, f"{ENDPOINT_VARIABLE}={configured!r}"
+    elif port := os.environ.get(PORT_VARIABLE):
+        if not (port.isdigit() and 1 <= int(port) <= MAX_PORT):
+            raise ConfigurationError(
+                f"{PORT_VARIABLE}={port!r} is not a port number from 1 to {MAX_PORT}: set it "
+                f"to the port make run serves on, or give the API's URL with --endpoint or "
+                f"{ENDPOINT_VARIABLE}"
+            )
+        return f"http://127.0.0.1:{int(port)}", True
+    else:
+        return DEFAULT_ENDPOINT, True
+    problem = url_problem(url)
+    if problem is not None:
+        raise ConfigurationError(
+            f"{origin} {problem}: give the API's base URL, e.g. {DEFAULT_ENDPOINT} (make run) "
+            "or the stack's ApiUrl"
+        )
+    return url, False
 
 
 class RegistryClient:
     """Calls the resource registry API at ``endpoint`` (e.g. the stack's ApiUrl).
 
     Every request is signed with SigV4 when AWS credentials are found, and retried while the API
-    answers that it may succeed later. Errors are the typed exceptions of ``errors``.
+    answers that it may succeed later. Errors are the typed exceptions of ``errors``; a URL that
+    cannot be called is a ConfigurationError here, before any request.
     """
 
     def __init__(
@@ -81,18 +106,11 @@ class RegistryClient:
         signer: RequestSigner | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
+        endpoint_name: str = "endpoint",
     ) -> None:
         # Nothing named an endpoint: a failure to connect most likely means make run is not up.
-        self.is_local_default = not endpoint and ENDPOINT_VARIABLE not in os.environ
-        self.endpoint = (endpoint or endpoint_from_environment()).rstrip("/")
-        parts = urlsplit(self.endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(
-                f"endpoint {self.endpoint!r} is not an http(s) URL, e.g. {DEFAULT_ENDPOINT} "
-                "or the stack's ApiUrl"
-            )
-        if parts.query or parts.fragment:
-            raise ConfigurationError(f"endpoint {self.endpoint!r} must not have a query string")
+        url, self.is_local_default = choose_endpoint(endpoint, endpoint_name)
+        self.endpoint = url.rstrip("/")
         self.transport = Transport(signer or RequestSigner(), retry, timeout)
 
     def list_namespaces(self) -> list[str]:

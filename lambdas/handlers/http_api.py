@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.error_codes import EdgeErrorCode
 from handlers.request_parsing import HttpError
-from handlers.routes import JSON_MEDIA_TYPE, Route
+from handlers.routes import JSON_MEDIA_TYPE, Route, unencoded_slash_hint
 from resource_registry.errors import (
     ConcurrentUpdateError,
     ErrorCode,
@@ -85,7 +85,7 @@ def build_resolver() -> APIGatewayRestResolver:
         event = app.current_event
         return error_response(
             HTTPStatus.NOT_FOUND,
-            f"no route for {event.http_method} {event.path}",
+            f"no route for {event.http_method} {event.path}{unencoded_slash_hint(event.path)}",
             EdgeErrorCode.NO_ROUTE,
         )
 

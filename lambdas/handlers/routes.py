@@ -87,6 +87,27 @@ def path_parameters(path: str) -> tuple[str, ...]:
     return tuple(PATH_PARAMETER.findall(path))
 
 
+def unencoded_slash_hint(path: str) -> str:
+    """For a path that names a route once a '/' in its names is written %2F, a hint saying so
+    (to end a 404's message); else ''."""
+    for route in API_ROUTES:
+        for template in route.paths:
+            # Here a parameter spans segments, as a name with an unencoded '/' does.
+            segments = PATH_PARAMETER.split(template)
+            spanning = "".join(
+                f"(?P<{part}>[^/?]+(?:/[^/?]+)*?)" if index % 2 else re.escape(part)
+                for index, part in enumerate(segments)
+            )
+            found = re.fullmatch(spanning, path)
+            if found and any("/" in value for value in found.groupdict().values()):
+                names = {
+                    name: value.replace("/", "%2F") for name, value in found.groupdict().items()
+                }
+                encoded = template.format(**names)
+                return f"; a name holding '/' is one segment, with '/' written %2F: {encoded}"
+    return ""
+
+
 def path_pattern(path: str) -> re.Pattern[str]:
     """Matches a request path, one segment per parameter, as API Gateway does."""
     segments = PATH_PARAMETER.split(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -41,8 +42,9 @@ class Cli:
         self.capsys.readouterr()
         status = run(["--endpoint", self.url, *args])
         out, err = self.capsys.readouterr()
-        # The server runs in this process too: drop the metrics its handlers print.
-        out = "".join(line for line in out.splitlines(True) if not line.startswith('{"_aws"'))
+        # The server runs in this process too: drop the metrics and logs its handlers print
+        # (one JSON object a line; the command's own JSON is indented).
+        out = "".join(line for line in out.splitlines(True) if not line.startswith('{"'))
         return status, out, err
 
 
@@ -121,57 +123,71 @@ def test_apply_asks_and_changes_nothing_when_told_no(
     api_url: str, client: RegistryClient, tmp_path: Path
 ) -> None:
     file = write(tmp_path, FILE)
-    done = subprocess.run(
-        [str(SCRIPT), "--endpoint", api_url, "apply", file],
-        input="n\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = apply_on_a_terminal(api_url, [file], answer="n")
     assert done.returncode == 1
     assert "Apply these 2 change(s)" in done.stderr and "not applied" in done.stderr
     assert client.list_resources(consistent=True) == []
-    unattended = subprocess.run(  # no terminal, no --yes: the question is never answered
+
+
+@pytest.mark.parametrize("waiting", [None, "y\n"], ids=["nothing", "a yes"])
+def test_apply_off_a_terminal_asks_nothing_and_says_to_pass_yes(
+    api_url: str, client: RegistryClient, tmp_path: Path, waiting: str | None
+) -> None:
+    # Given a plan with changes, and no terminal to answer on (a pipeline)
+    file = write(tmp_path, FILE)
+
+    # When apply runs without --yes, even with a "y" waiting on its stdin
+    unattended = subprocess.run(
         [str(SCRIPT), "--endpoint", api_url, "apply", file],
-        stdin=subprocess.DEVNULL,
+        input=waiting,
+        stdin=subprocess.DEVNULL if waiting is None else None,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert unattended.returncode == 1 and unattended.stderr.endswith("aborted\n")
+
+    # Then it asks nothing, says to pass --yes, and changes nothing
+    assert unattended.returncode == 1
+    assert "[y/N]" not in unattended.stderr and "aborted" not in unattended.stderr
+    assert unattended.stderr.splitlines()[-1] == (
+        "error: not applied; nothing changed: apply asks before 2 change(s), and there is no "
+        "terminal to answer on; pass --yes to apply without asking"
+    )
     assert client.list_resources(consistent=True) == []
 
 
-def apply_with_a_change_in_between(
-    url: str, arguments: list[str], meanwhile
+def apply_on_a_terminal(
+    url: str, arguments: list[str], answer: str = "y", meanwhile=lambda: None
 ) -> subprocess.CompletedProcess[str]:
-    """Runs apply (the installed console script), and when it asks, calls ``meanwhile`` before
-    answering yes: a change made by someone else after the plan read the resources."""
+    """Runs apply (the installed console script) with a terminal as its stdin, and when it asks,
+    calls ``meanwhile`` (a change made by someone else after the plan read the resources), then
+    answers ``answer``."""
+    terminal, stdin = pty.openpty()
     process = subprocess.Popen(
         [str(SCRIPT), "--endpoint", url, "apply", *arguments],
-        stdin=subprocess.PIPE,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "NO_COLOR": "1"},
     )
+    os.close(stdin)
     watchdog = threading.Timer(60, process.kill)
     watchdog.start()
     try:
-        assert process.stderr is not None and process.stdin is not None
+        assert process.stderr is not None
         asked = ""
         while not asked.endswith("[y/N]: "):
             character = process.stderr.read(1)
             assert character, f"apply exited before asking: {asked}"
             asked += character
         meanwhile()
-        process.stdin.write("y\n")
-        process.stdin.flush()
+        os.write(terminal, f"{answer}\n".encode())
         out, err = process.communicate(timeout=60)
     finally:
         watchdog.cancel()
+        os.close(terminal)
     return subprocess.CompletedProcess(process.args, process.returncode, out, asked + err)
 
 
@@ -191,7 +207,7 @@ def test_a_change_between_plan_and_apply_is_refused_for_that_resource_only(
         client.set_defaults("gpt-4", someone_else)
         client.set_defaults("old-model", [parse_named("rpm=3/1s")])
 
-    done = apply_with_a_change_in_between(api_url, [file], meanwhile)
+    done = apply_on_a_terminal(api_url, [file], meanwhile=meanwhile)
     assert done.returncode == 1, done
     assert re.search(
         r"gpt-4 \(namespace default\): not updated: it changed after the plan read it "
@@ -213,7 +229,7 @@ def test_a_prune_of_a_resource_changed_since_the_plan_is_refused(
     def meanwhile() -> None:
         client.set_defaults("old-model", [parse_named("rpm=3/1s")])
 
-    done = apply_with_a_change_in_between(api_url, ["--prune", file], meanwhile)
+    done = apply_on_a_terminal(api_url, ["--prune", file], meanwhile=meanwhile)
     assert done.returncode == 1, done
     assert "old-model (namespace default): not deleted: it changed after the plan read it" in (
         done.stdout
@@ -259,6 +275,9 @@ def test_everyday_commands(cli: Cli, client: RegistryClient) -> None:
     document = json.loads(cli("--json", "get", "gpt-4")[1])
     etag = document["etag"]
     assert etag.startswith('"1-') and document["limits"][1]["burst"] == 150000
+    assert cli("get", "gpt-4", "--etag") == (0, f"{etag}\n", "")  # for $(...) in a shell
+    status, _, err = cli("get", "nope", "--etag")
+    assert status == 1 and err.startswith("error: 404 ")
     status, _, err = cli("set", "gpt-4", "-l", "rpm=1/1s", "--if-match", '"7-0123456789ab"')
     assert status == 1 and "412" in err
     assert cli("delete", "gpt-4", "--if-match", etag)[:2] == (0, "deleted gpt-4\n")
@@ -288,8 +307,8 @@ def test_a_create_someone_else_made_between_plan_and_apply_is_refused(
     someone_else = [parse_named("rpm=450/1m")]
 
     # When someone else creates it before apply sends the create (If-None-Match: *)
-    done = apply_with_a_change_in_between(
-        api_url, [file], lambda: client.set_defaults("gpt-4", someone_else)
+    done = apply_on_a_terminal(
+        api_url, [file], meanwhile=lambda: client.set_defaults("gpt-4", someone_else)
     )
 
     # Then the create is refused with 412 and their defaults stand

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import aws_cdk
@@ -51,3 +54,39 @@ def test_an_unacknowledged_finding_fails_the_synth(tmp_path: Path) -> None:
     )
     with pytest.raises(RuntimeError, match=r"ValidationFailed(.|\n)*AwsSolutions-IAM4"):
         app.synth()
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"tableLayout": "bogus"},
+            "error: context tableLayout='bogus' is not a layout: use one of flat, composite, "
+            "namespaced, or leave it out to have the functions detect it",
+        ),
+        (
+            {"driftCheckSchedule": "banana"},
+            "error: context driftCheckSchedule='banana' is neither a schedule expression "
+            "('rate(1 day)', 'cron(0 6 * * ? *)') nor 'off'",
+        ),
+        (
+            {"existingTableName": "a"},
+            "error: context existingTableName='a' is not a DynamoDB table name: use 3 to 255 "
+            "letters, digits, '_', '.' or '-', or leave it out for a new table",
+        ),
+    ],
+)
+def test_a_bad_context_value_is_one_line_and_no_traceback(
+    tmp_path: Path, context: dict[str, str], message: str
+) -> None:
+    # As `npx cdk synth -c name=value` runs the app: the context in CDK_CONTEXT_JSON.
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "app.py")],
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", message + "\n")
+    assert not list(tmp_path.iterdir())  # nothing was synthesized

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from rich.console import Console
 
 from devtools import backfill_cli
 from resource_registry.backfill.summary import BackfillSummary
@@ -67,7 +66,7 @@ def test_after_a_backfill_the_verdict_points_at_prune_for_names_without_defaults
     assert report["added"] == "1: legacy-model"
     assert report["drift left: unregistered"] == "-"
     assert report["drift left: registered_without_defaults"] == "1: gone"
-    assert report["verdict"] == "drift: 1 registered names have no defaults (run make prune)"
+    assert report["verdict"] == "drift: 1 registered name has no defaults (run make prune)"
 
     assert backfill_cli.main(["prune"]) == 0
     assert rows(capsys.readouterr().out)["verdict"] == "in sync: no drift left"
@@ -90,42 +89,74 @@ def test_a_missing_table_is_a_one_line_error(
 ) -> None:
     monkeypatch.setenv("TABLE_NAME", "no-such-table")
     assert backfill_cli.main(["verify"]) == 1
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: ")
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: table no-such-table does not exist there: make run creates it, or set "
+        "TABLE_NAME to an existing table"
+    )
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("setting", "message"),
     [
-        ("0", "error: SEGMENTS=0 is out of range: use a number from 1 to 1000000"),
-        ("abc", "error: SEGMENTS='abc' is not a whole number: use one from 1 to 1000000"),
+        ("SEGMENTS=0", "error: SEGMENTS=0 is out of range: use a number from 1 to 1000000"),
+        ("SEGMENTS=abc", "error: SEGMENTS='abc' is not a whole number: use one from 1 to 1000000"),
+        (
+            "TABLE_NAME=x",
+            "error: TABLE_NAME='x' is not a DynamoDB table name: use 3 to 255 letters, digits, "
+            "'_', '.' or '-' (or unset it for resource-registry)",
+        ),
+        (
+            "TABLE_LAYOUT=bogus",
+            "error: TABLE_LAYOUT='bogus' is not a layout: use flat, composite or namespaced, or "
+            "unset it (a new table is namespaced, as zae-limiter 0.17.0 makes it)",
+        ),
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB=notaurl",
+            "error: AWS_ENDPOINT_URL_DYNAMODB='notaurl' is not an http(s) URL (did you mean "
+            "http://notaurl?): set it to DynamoDB's URL, e.g. http://127.0.0.1:8000 or "
+            "https://dynamodb.eu-west-1.amazonaws.com, or unset it to use a DynamoDB Local",
+        ),
+        (
+            "NAMESPACE=prod",  # the flat layout has one namespace
+            "error: NAMESPACE='prod' is not an active namespace of table {table}: use one of "
+            "default, or unset it for every namespace",
+        ),
     ],
 )
-def test_a_bad_segments_setting_is_a_one_line_error(
+def test_a_bad_setting_is_a_one_line_error(
     local_table: Table,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    value: str,
+    setting: str,
     message: str,
 ) -> None:
-    monkeypatch.setenv("SEGMENTS", value)
+    name, value = setting.split("=", 1)
+    monkeypatch.setenv(name, value)
     assert backfill_cli.main(["verify"]) == 1
-    assert capsys.readouterr().err == message + "\n"
+    assert capsys.readouterr().err == message.format(table=local_table.name) + "\n"
     assert local_table.registry() == set()
 
 
+class Terminal(io.StringIO):
+    """What a terminal would show, written as to one."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def test_progress_on_a_terminal_is_a_bar_of_segments_with_counts() -> None:
-    screen = io.StringIO()
-    console = Console(file=screen, force_terminal=True, width=120)
-    with backfill_cli.ScanProgress(2, console) as progress:
+    screen = Terminal()
+    with backfill_cli.ScanProgress(2, screen) as progress:
         for segment in (0, 1):
             summary = BackfillSummary("verify", segment, 2, items_read=5 + segment)
             summary.of("default").resources_found.add(["a"] if segment else [])
             progress.page(summary)
             progress.run_done(summary)
-    final = screen.getvalue().rsplit("\r", 1)[-1]
-    assert "━" in final  # the bar
-    assert "2/2" in final
-    assert "scanned 11 items, found 1 resources" in final
+    drawn = screen.getvalue()
+    assert drawn.endswith("\n")
+    final = drawn.rsplit("\r", 1)[-1]
+    assert final.startswith(f"segments [{'#' * backfill_cli.BAR_WIDTH}] 2/2  ")  # the bar, full
+    assert "scanned 11 items, found 1 resource  0:0" in final
 
 
 @pytest.fixture

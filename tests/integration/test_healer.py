@@ -47,11 +47,7 @@ class StreamedTable:
         self.client = local.client()
         self.name = f"{layout}-{uuid.uuid4().hex[:12]}"
         self.layout = layout
-        create_layout_table(self.client, self.name, layout)
-        self.client.update_table(
-            TableName=self.name,
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
+        create_layout_table(self.client, self.name, layout)  # with its stream, as zae-limiter's
         self.prefix = f"{DEFAULT_NAMESPACE_ID}/" if layout == "namespaced" else ""
         self.published = Collected()
         self.batches: list[list[dict[str, Any]]] = []

@@ -12,14 +12,18 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devtools.dynamodb_local import NO_BROWSER_ORIGIN, ROOT, free_port
+from devtools.dynamodb_local import NO_BROWSER_ORIGIN, ROOT, DynamoDBLocal, free_port
+from devtools.environment import SettingError
 from devtools.local_server import LOOPBACK, LocalApiServer
+from devtools.run_local import prepare_table
+from resource_registry.detection import detect_table
 from tests.conftest import Table
 
 pytestmark = pytest.mark.integration
@@ -80,6 +84,72 @@ def test_unknown_paths_and_methods_are_json_4xx(server: str) -> None:
     assert status == 405 and headers["Allow"] == "GET"
 
 
+def raw_request(url: str, request_line: str, headers: bytes = b"", body: bytes = b"") -> Any:
+    """Send one request exactly as written (no client library tidies it); its status and body."""
+    port = int(url.rsplit(":", 1)[1])
+    length = f"Content-Length: {len(body)}\r\n".encode() if body else b""
+    with socket.create_connection((LOOPBACK, port), timeout=30) as connection:
+        connection.sendall(
+            request_line.encode()
+            + b"\r\nHost: x\r\nConnection: close\r\n"
+            + headers
+            + length
+            + b"\r\n"
+            + body
+        )
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, content = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(content)
+
+
+@pytest.mark.parametrize("target", ["//resources", "//resources/gpt-4/defaults", "/resources//"])
+def test_an_empty_path_segment_is_no_route(server: str, target: str) -> None:
+    # API Gateway has no route with an empty segment; http.server would fold the leading '//'.
+    assert request(f"{server}/resources/gpt-4/defaults", "PUT", LIMITS)[0] == 200
+    assert raw_request(server, f"GET {target} HTTP/1.1") == (
+        404,
+        {"message": f"no route for GET {target}", "code": "NoRoute"},
+    )
+
+
+@pytest.mark.parametrize(
+    "target", ["http://127.0.0.1/resources", "http://elsewhere/resources/gpt-4/defaults", "*"]
+)
+def test_a_request_target_that_is_not_a_path_is_400(server: str, target: str) -> None:
+    status, body = raw_request(server, f"GET {target} HTTP/1.1")
+    assert status == 400
+    assert body == {
+        "message": f"the request target {target!r} is not a path: send the path alone, "
+        "e.g. GET /resources",
+        "code": "InvalidInput",
+    }
+
+
+def test_an_unencoded_slash_in_a_name_is_no_route_with_a_hint(server: str) -> None:
+    status, _, body = request(f"{server}/resources/openai/gpt-4/defaults")
+    assert status == 404
+    assert body == {
+        "message": "no route for GET /resources/openai/gpt-4/defaults; a name holding '/' is "
+        "one segment, with '/' written %2F: /resources/openai%2Fgpt-4/defaults",
+        "code": "NoRoute",
+    }
+
+
+def test_a_header_beyond_ascii_is_read_as_utf8(server: str) -> None:
+    # A placeholder ETag pasted from the docs, with a real ellipsis (UTF-8 on the wire)
+    assert request(f"{server}/resources/gpt-4/defaults", "PUT", LIMITS)[0] == 200
+    status, body = raw_request(
+        server,
+        "PUT /resources/gpt-4/defaults HTTP/1.1",
+        'If-Match: "2-\u2026"\r\nContent-Type: application/json\r\n'.encode(),
+        json.dumps(LIMITS).encode(),
+    )
+    assert status == 412
+    assert body["message"].startswith("If-Match '\"2-\u2026\"' matches no ETag")
+
+
 def test_the_server_listens_on_loopback_only(server: str) -> None:
     assert server.startswith(f"http://{LOOPBACK}:")
 
@@ -138,6 +208,8 @@ def test_make_run_keeps_data_across_a_restart_and_stops_dynamodb_local(tmp_path:
     second = start_run(port, dynamodb_port, tmp_path)
     try:
         wait_for(f"{url}/resources", second)
+        # The table it created is zae-limiter 0.17's, with a second namespace to try
+        assert request(f"{url}/namespaces")[2] == {"namespaces": ["default", "prod"]}
         assert request(f"{url}/resources")[2] == {"resources": ["gpt-4"]}
         assert request(f"{url}/resources/gpt-4/defaults")[0] == 200
     finally:
@@ -201,15 +273,67 @@ def run_local_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("setting", ["PORT=abc", "PORT=0", "DYNAMODB_LOCAL_PORT=abc"])
-def test_make_run_with_a_bad_port_setting_is_a_one_line_error(tmp_path: Path, setting: str) -> None:
-    name, value = setting.split("=")
-    env = {key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL_DYNAMODB"}
-    env |= {"PORT": str(free_port()), "LOCAL_DATA_DIR": str(tmp_path), name: value}
+@pytest.mark.parametrize(
+    ("setting", "advice"),
+    [
+        ("PORT=abc", "use one from 1 to 65535"),
+        ("PORT=0", "use a number from 1 to 65535"),
+        ("DYNAMODB_LOCAL_PORT=abc", "use one from 1 to 65535"),
+        ("TABLE_LAYOUT=bogus", "use flat, composite or namespaced, or unset it"),
+        ("TABLE_NAME=x", "use 3 to 255 letters, digits"),
+        ("AWS_ENDPOINT_URL_DYNAMODB=notaurl", "set it to DynamoDB's URL"),
+        ("AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:abc", "has port 'abc'"),
+        ("AWS_ENDPOINT_URL_DYNAMODB=http://[::1", "has an unclosed '['"),
+        ("AWS_PROFILE=no-such-profile", "is not a profile in your AWS config"),
+    ],
+)
+@pytest.mark.parametrize("region", ["eu-west-1", None], ids=["region", "no region"])
+def test_make_run_with_a_bad_setting_refuses_to_start_in_one_line(
+    tmp_path: Path, setting: str, advice: str, region: str | None
+) -> None:
+    name, value = setting.split("=", 1)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION", "AWS_DEFAULT_REGION")
+    }
+    env |= {
+        "PORT": str(free_port()),
+        "LOCAL_DATA_DIR": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),  # no profile region either
+        name: value,
+    }
+    if region is not None:
+        env["AWS_REGION"] = region
     done = run_local_once(env)
-    assert done.returncode == 1
+    assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith(f"error: {name}=")
+    assert advice in done.stderr
+    assert not (tmp_path / "shared-local-instance.db").exists()  # nothing started
+
+
+def test_make_run_makes_the_older_layouts_on_request_and_keeps_a_tables_layout(
+    dynamodb_local: DynamoDBLocal,
+) -> None:
+    client, name = dynamodb_local.client(), f"run-{uuid.uuid4().hex[:12]}"
+    # TABLE_LAYOUT=flat for a new table: as zae-limiter 0.6.0 makes it, no namespaces
+    assert prepare_table(client, name, "flat") == (
+        f"table {name} created as zae-limiter 0.6.0's create_table makes it (flat layout)"
+    )
+    assert detect_table(client, name, None).layout.name == "flat"
+    # An existing table keeps its layout: unset, it is found; another layout is refused
+    assert prepare_table(client, name, None) == f"table {name} found (flat layout)"
+    assert prepare_table(client, name, "flat") == f"table {name} found (flat layout)"
+    with pytest.raises(SettingError) as refused:
+        prepare_table(client, name, "namespaced")
+    assert str(refused.value).startswith(
+        f"TABLE_LAYOUT=namespaced chooses the layout of a new table, but table {name} exists "
+        "with the flat layout: unset TABLE_LAYOUT"
+    )
+    composite = f"run-{uuid.uuid4().hex[:12]}"
+    assert "0.9.1's create_table" in prepare_table(client, composite, "composite")
+    assert detect_table(client, composite, None).layout.name == "composite"
 
 
 def test_make_run_without_credentials_for_aws_says_so_in_one_line(tmp_path: Path) -> None:

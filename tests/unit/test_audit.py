@@ -102,21 +102,6 @@ def test_history_pages_newest_first_with_an_opaque_cursor(moto_table: Table) -> 
     )
 
 
-def test_a_page_the_events_fill_exactly_is_the_last(local_table: Table) -> None:
-    # DynamoDB (not moto) returns a LastEvaluatedKey when a Query stops at its Limit.
-    for capacity in range(1, 5):
-        api_call("PUT", DEFAULTS.format("gpt-4"), body={"limits": [{**RPM, "capacity": capacity}]})
-
-    first = api_call("GET", HISTORY.format("gpt-4"), query="limit=2")["json"]
-    second = api_call(
-        "GET", HISTORY.format("gpt-4"), query=f"limit=2&cursor={first['next_cursor']}"
-    )["json"]
-
-    assert [event["limits"][0]["capacity"] for event in first["events"]] == [4, 3]
-    assert [event["limits"][0]["capacity"] for event in second["events"]] == [2, 1]
-    assert second["next_cursor"] is None
-
-
 def test_history_of_a_resource_that_never_existed_is_404_as_its_defaults_are(
     moto_table: Table,
 ) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from devtools.environment import (
     SettingError,
     dynamodb_endpoint,
     dynamodb_local_port,
+    table_layout_setting,
     use_default_table_name,
 )
 
@@ -80,11 +83,24 @@ def test_a_loopback_endpoint_keeps_the_users_credentials(monkeypatch: pytest.Mon
 
 @pytest.fixture
 def not_dynamodb() -> Iterator[int]:
-    """A port on which something that is not DynamoDB Local listens."""
+    """A port on which something that is not DynamoDB Local listens: it hangs up at once (a
+    listener that never answers would cost the client's whole read timeout)."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", free_port()))
         listener.listen()
+        listener.settimeout(0.1)
+        stop = threading.Event()
+
+        def hang_up() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    listener.accept()[0].close()
+
+        thread = threading.Thread(target=hang_up, daemon=True)
+        thread.start()
         yield int(listener.getsockname()[1])
+        stop.set()
+        thread.join()
 
 
 def test_a_port_taken_by_something_else_is_not_reused(
@@ -126,3 +142,71 @@ def test_local_commands_default_to_the_laptops_table(
 def test_local_commands_keep_a_configured_table(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLE_NAME", "team-limits")
     assert use_default_table_name() == "team-limits"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "bogus",
+            "TABLE_LAYOUT='bogus' is not a layout: use flat, composite or namespaced, or unset it "
+            "(a new table is namespaced, as zae-limiter 0.17.0 makes it)",
+        ),
+        ("Flat", "TABLE_LAYOUT='Flat' is not a layout"),
+    ],
+)
+def test_a_bad_table_layout_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.setenv("TABLE_LAYOUT", value)
+    with pytest.raises(SettingError) as raised:
+        table_layout_setting()
+    assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("value", "layout"), [("", None), ("flat", "flat"), (" composite", "composite")]
+)
+def test_a_table_layout_names_a_new_tables_layout(
+    monkeypatch: pytest.MonkeyPatch, value: str, layout: str | None
+) -> None:
+    monkeypatch.setenv("TABLE_LAYOUT", value)
+    assert table_layout_setting() == layout
+
+
+@pytest.mark.parametrize("name", ["ab", "a b", "table/name", "x" * 256])
+def test_a_table_name_dynamodb_refuses_says_so(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv("TABLE_NAME", name)
+    with pytest.raises(SettingError, match=r"^TABLE_NAME='.*' is not a DynamoDB table name: use 3"):
+        use_default_table_name()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "problem"),
+    [
+        ("notaurl", "is not an http(s) URL"),
+        ("http://127.0.0.1:abc", "has port 'abc'"),
+        ("http://[::1", "has an unclosed '['"),
+    ],
+)
+def test_a_bad_endpoint_is_refused_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch, endpoint: str, problem: str
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+    monkeypatch.setenv("DYNAMODB_LOCAL_PORT", "1")  # would fail to start, were it reached
+    with pytest.raises(SettingError) as raised, dynamodb_endpoint():
+        pass
+    assert str(raised.value).startswith(f"AWS_ENDPOINT_URL_DYNAMODB={endpoint!r} {problem}")
+    assert "set it to DynamoDB's URL" in str(raised.value)
+
+
+def test_a_profile_the_config_lacks_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    with pytest.raises(SettingError) as raised, dynamodb_endpoint():
+        pass
+    assert str(raised.value).startswith(
+        "AWS_PROFILE='no-such-profile' is not a profile in your AWS config"
+    )

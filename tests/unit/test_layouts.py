@@ -24,7 +24,7 @@ from resource_registry.layouts.composite import CompositeLayout
 from resource_registry.layouts.flat import FlatLayout
 from resource_registry.layouts.namespaced import NamespacedLayout
 from resource_registry.model import Limit
-from tests.conftest import REGION, api_call
+from tests.conftest import MOTO_CONFIG, REGION, api_call
 
 RPM = {"name": "rpm", "capacity": 100, "refill_period_seconds": 60}
 TPM = {"name": "tpm", "capacity": 5000, "refill_amount": 2500, "refill_period_seconds": 60}
@@ -126,7 +126,7 @@ def make_table(client: Any, layout: str) -> ZaeTable:
 def zae_table(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ZaeTable]:
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         client = boto3.client("dynamodb", region_name=REGION)
         monkeypatch.setenv("TABLE_NAME", TABLE)
         yield make_table(client, request.param)
