@@ -2,17 +2,23 @@
 
 Runs every segment in its own thread, each resuming on its continuation until done, shows progress
 (a bar on a terminal, a line every few seconds otherwise), prints the merged summary and a verdict
-with what to run next. Exit status: 0 when the run did its job; 1 when `verify` finds drift or the
-run cannot start (make reports a failed command as its own exit status 2).
+with what to run next. When DynamoDB still fails after the batch client's retries, it prints the
+point to resume from (`make backfill RESUME=...`), and a run given it continues every unfinished
+segment where it stopped. Exit status: 0 when the run did its job; 1 when `verify` finds drift or
+the run cannot start or finish (make reports a failed command as its own exit status 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
+import json
 import os
 import sys
 import threading
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TextIO
 
@@ -35,7 +41,12 @@ from resource_registry.dynamodb import describe_botocore_error
 from resource_registry.errors import RegistryError
 
 DEFAULT_SEGMENTS = 4
-MAX_SEGMENTS = 1_000_000  # DynamoDB's limit on parallel scan segments
+# Each segment runs in a thread of this process: past a few hundred, one machine gains nothing
+# (100,000 died of "can't start new thread"). The state machine fans out up to DynamoDB's
+# 1,000,000 segments.
+MAX_SEGMENTS = 256
+RESUME_VARIABLE = "RESUME"
+RESUME_VERSION = 1
 PLAIN_PROGRESS_INTERVAL_SECONDS = 10.0
 BAR_REFRESH_SECONDS = 0.25
 BAR_WIDTH = 30
@@ -57,10 +68,11 @@ class ScanProgress:
         self._lock = threading.Lock()
         self._stream = stream if stream is not None else sys.stderr
         self._on_terminal = self._stream.isatty()
-        self._scanned = [0] * total_segments
-        self._found = [0] * total_segments
-        self._base_scanned = [0] * total_segments
-        self._base_found = [0] * total_segments
+        # By segment number (a resumed run runs some of a run's segments).
+        self._scanned: defaultdict[int, int] = defaultdict(int)
+        self._found: defaultdict[int, int] = defaultdict(int)
+        self._base_scanned: defaultdict[int, int] = defaultdict(int)
+        self._base_found: defaultdict[int, int] = defaultdict(int)
         self._segments_done = 0
         self._total_segments = total_segments
         self._started = self._last_line = time.monotonic()
@@ -85,7 +97,7 @@ class ScanProgress:
         self._stream.flush()
 
     def _counts(self) -> str:
-        scanned, found = sum(self._scanned), sum(self._found)
+        scanned, found = sum(self._scanned.values()), sum(self._found.values())
         return f"scanned {counted(scanned, 'item')}, found {counted(found, 'resource')}"
 
     def _line(self) -> str:
@@ -138,18 +150,93 @@ class ScanProgress:
             self._write_line()
 
 
+class SegmentOutcome:
+    """What a segment's runs found, and, when DynamoDB failed it, where to resume and why."""
+
+    def __init__(
+        self,
+        runs: list[BackfillSummary],
+        failure: Exception | None = None,
+        resume_from: str | None = None,
+    ) -> None:
+        self.runs = runs
+        self.failure = failure
+        self.resume_from = resume_from  # the continuation the failed run started from
+
+
 def run_segment(
     reconciler: RegistryReconciler, request: BackfillRequest, progress: ScanProgress
-) -> list[BackfillSummary]:
-    """One segment to its end, following continuations."""
+) -> SegmentOutcome:
+    """One segment to its end, following continuations; a failure ends it with where to resume."""
     runs: list[BackfillSummary] = []
+    continuation = request.resumed_at
     while True:
-        summary = reconciler.run(request, on_page=progress.page)
+        try:
+            summary = reconciler.run(request, on_page=progress.page)
+        except (RegistryError, BotoCoreError, ClientError) as error:
+            return SegmentOutcome(runs, error, continuation)
         progress.run_done(summary)
         runs.append(summary)
         if summary.continuation is None:
-            return runs
-        request = request.resumed_from(summary.continuation)
+            return SegmentOutcome(runs)
+        continuation = summary.continuation
+        request = request.resumed_from(continuation)
+
+
+class UnfinishedError(Exception):
+    """DynamoDB failed some segments: their work so far stands; RESUME continues them."""
+
+    def __init__(self, failure: Exception, resume: str) -> None:
+        super().__init__(describe_failure(failure))
+        self.resume = resume
+
+
+def describe_failure(error: Exception) -> str:
+    """What stopped a segment, in one line."""
+    if isinstance(error, BotoCoreError):
+        return describe_botocore_error(error)
+    if isinstance(error, ClientError):
+        return describe_refusal(error)
+    return str(error)
+
+
+def resume_token(
+    mode: Mode, namespace: str | None, total: int, pending: dict[int, str | None]
+) -> str:
+    """The RESUME value: the unfinished segments, each with the continuation to start from."""
+    state = {
+        "v": RESUME_VERSION,
+        "mode": mode.value,
+        "namespace": namespace,
+        "total_segments": total,
+        "segments": {str(segment): token for segment, token in sorted(pending.items())},
+    }
+    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode("ascii")
+
+
+def resumed_requests(mode: Mode, token: str) -> list[BackfillRequest]:
+    """The requests that continue what a RESUME value names; SettingError for any other value."""
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        total, namespace = state["total_segments"], state["namespace"]
+        pending = {int(segment): cont for segment, cont in state["segments"].items()}
+        known = state["v"] == RESUME_VERSION
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, UnicodeError):
+        known = False
+    if not known:
+        raise SettingError(f"{RESUME_VARIABLE} is not a value a run printed: copy it whole")
+    if state["mode"] != mode.value:
+        raise SettingError(
+            f"{RESUME_VARIABLE} resumes a {state['mode']} run: run make {state['mode']} with it"
+        )
+    requests = []
+    for segment, continuation in sorted(pending.items()):
+        request = BackfillRequest(mode, segment, total, namespace)
+        try:
+            requests.append(request if continuation is None else request.resumed_from(continuation))
+        except RegistryError as error:
+            raise SettingError(f"{RESUME_VARIABLE}: {error}") from None
+    return requests
 
 
 def check_namespace(namespace: str | None) -> None:
@@ -164,20 +251,32 @@ def check_namespace(namespace: str | None) -> None:
         )
 
 
-def reconcile(mode: Mode, total_segments: int, namespace: str | None = None) -> dict[str, Any]:
-    """Run ``mode`` over the table (one namespace, or all) in ``total_segments`` segments."""
+def reconcile(requests: list[BackfillRequest]) -> dict[str, Any]:
+    """Run each segment's request to its end, in parallel; the merged summary.
+
+    UnfinishedError, with the point to resume from, when DynamoDB failed any segment.
+    """
     reconciler = RegistryReconciler(service.batch_table())
-    requests = [
-        BackfillRequest(mode, segment, total_segments, namespace)
-        for segment in range(total_segments)
-    ]
     with (
-        ScanProgress(total_segments) as progress,
-        ThreadPoolExecutor(max_workers=total_segments) as pool,
+        ScanProgress(len(requests)) as progress,
+        ThreadPoolExecutor(max_workers=len(requests)) as pool,
     ):
-        results = pool.map(lambda request: run_segment(reconciler, request, progress), requests)
-        runs = [run.to_dict() for segment_runs in results for run in segment_runs]
-    return merge_summaries(runs)
+        outcomes = list(
+            pool.map(lambda request: run_segment(reconciler, request, progress), requests)
+        )
+    failed = {
+        request.segment: outcome
+        for request, outcome in zip(requests, outcomes, strict=True)
+        if outcome.failure is not None
+    }
+    if failed:
+        first = next(iter(failed.values()))
+        assert first.failure is not None
+        request = requests[0]
+        pending = {segment: outcome.resume_from for segment, outcome in failed.items()}
+        token = resume_token(request.mode, request.namespace, request.total_segments, pending)
+        raise UnfinishedError(first.failure, token)
+    return merge_summaries([run.to_dict() for outcome in outcomes for run in outcome.runs])
 
 
 def shown(count: int, sample: list[str]) -> str:
@@ -189,7 +288,7 @@ def shown(count: int, sample: list[str]) -> str:
     return f"{count:,}: {', '.join(sample)}, ... (first {len(sample)})"
 
 
-DRIFT_KINDS = ("unregistered", "registered_without_defaults")
+DRIFT_KINDS = ("unregistered", "registered_without_defaults", "unservable")
 # What each mode repairs: backfill registers what is missing, prune removes what has no defaults.
 REPAIRED_BY = {Mode.BACKFILL.value: "unregistered", Mode.PRUNE.value: "registered_without_defaults"}
 
@@ -243,6 +342,14 @@ def verdict(summary: dict[str, Any]) -> tuple[str, bool]:
     if count := left["registered_without_defaults"]:
         has = "has" if count == 1 else "have"
         parts.append(f"{counted(count, 'registered name')} {has} no defaults (run make prune)")
+    if count := left["unservable"]:
+        has, them = ("has", "it") if count == 1 else ("have", "them")
+        names = ", ".join(remaining_drift(summary)["unservable"][1])
+        more = "" if count <= len(remaining_drift(summary)["unservable"][1]) else ", ..."
+        parts.append(
+            f"{counted(count, 'resource')} with defaults {has} a name the API cannot serve: "
+            f"{names}{more}; rename or delete {them}"
+        )
     return "drift: " + "; ".join(parts), False
 
 
@@ -279,24 +386,50 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("NAMESPACE") or None,
         help="one namespace (default: NAMESPACE, else every namespace)",
     )
+    parser.add_argument(
+        "--resume",
+        default=os.environ.get(RESUME_VARIABLE) or None,
+        help="continue a run that stopped, from the value it printed (default: RESUME)",
+    )
     args = parser.parse_args(argv)
     mode = Mode(args.mode)
     try:
         # Every setting is checked before anything starts.
         use_default_table_name()
         table_layout_setting()
-        segments = args.segments
-        if segments is None:
-            segments = integer_setting("SEGMENTS", DEFAULT_SEGMENTS, 1, MAX_SEGMENTS)
-        if not 1 <= segments <= MAX_SEGMENTS:
-            raise SettingError(f"--segments {segments}: use a number from 1 to {MAX_SEGMENTS}")
+        if args.resume:
+            requests = resumed_requests(mode, args.resume)
+            segments, namespace = requests[0].total_segments, requests[0].namespace
+        else:
+            segments = args.segments
+            if segments is None:
+                segments = integer_setting("SEGMENTS", DEFAULT_SEGMENTS, 1, MAX_SEGMENTS)
+            if not 1 <= segments <= MAX_SEGMENTS:
+                raise SettingError(
+                    f"--segments {segments}: use a number from 1 to {MAX_SEGMENTS} (each segment "
+                    "is a thread here; the stack's state machine runs more)"
+                )
+            namespace = args.namespace
+            requests = [
+                BackfillRequest(mode, segment, segments, namespace) for segment in range(segments)
+            ]
         with dynamodb_endpoint(reuse_running=True) as endpoint:
-            check_namespace(args.namespace)
+            check_namespace(namespace)
+            resumed = f", resuming {len(requests)} of them" if args.resume else ""
             print(
-                f"{mode.value} on table {table_name()} at {endpoint.url}, {segments} segments",
+                f"{mode.value} on table {table_name()} at {endpoint.url}, {segments} segments"
+                f"{resumed}",
                 file=sys.stderr,
             )
-            summary = reconcile(mode, segments, args.namespace)
+            summary = reconcile(requests)
+    except UnfinishedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        print(
+            f"what ran stands; to continue where it stopped: make {mode.value} "
+            f"{RESUME_VARIABLE}={error.resume}",
+            file=sys.stderr,
+        )
+        return 1
     except (DynamoDBLocalError, RegistryError, SettingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

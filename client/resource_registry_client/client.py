@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +21,12 @@ from resource_registry_client.errors import (
 from resource_registry_client.limits import Limit
 from resource_registry_client.paths import DEFAULT_NAMESPACE
 from resource_registry_client.signing import RequestSigner
-from resource_registry_client.transport import Response, RetryPolicy, Transport
+from resource_registry_client.transport import (
+    IDEMPOTENCY_KEY_HEADER,
+    Response,
+    RetryPolicy,
+    Transport,
+)
 from resource_registry_client.urls import MAX_PORT, url_problem
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:3000"  # make run
@@ -148,13 +154,16 @@ class RegistryClient:
         *,
         if_match: str | None = None,
         create_only: bool = False,
+        idempotency_key: str | None = None,
     ) -> Defaults:
         """Replace the resource's whole set of limits. ``if_match``: only if still at that ETag;
         ``create_only``: only if it has no defaults (``If-None-Match: *``). Either way a 412
-        (PreconditionFailedError) means nothing changed."""
+        (PreconditionFailedError) means nothing changed. ``idempotency_key`` (a new one per call
+        by default) makes every retry of this change, after a 5xx or a timeout, answer what the
+        change did instead of applying it twice."""
         if if_match is not None and create_only:
             raise ValueError("if_match and create_only exclude each other")
-        headers = {"Content-Type": JSON_MEDIA_TYPE}
+        headers = {"Content-Type": JSON_MEDIA_TYPE, **_idempotent(idempotency_key)}
         if if_match is not None:
             headers["If-Match"] = if_match
         if create_only:
@@ -164,10 +173,18 @@ class RegistryClient:
         return _defaults(self._call("PUT", path, headers=headers, body=body))
 
     def delete_defaults(
-        self, resource: str, namespace: str = DEFAULT_NAMESPACE, *, if_match: str | None = None
+        self,
+        resource: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        *,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
-        """Delete the resource's defaults; NotFoundError if it has none."""
-        headers = {"If-Match": if_match} if if_match is not None else {}
+        """Delete the resource's defaults; NotFoundError if it has none. ``idempotency_key`` as
+        for set_defaults."""
+        headers = _idempotent(idempotency_key)
+        if if_match is not None:
+            headers["If-Match"] = if_match
         self._call("DELETE", paths.defaults_path(namespace, resource), headers=headers)
 
     def history(
@@ -259,3 +276,8 @@ def _event(body: Mapping[str, Any]) -> HistoryEvent:
         principal=body.get("principal"),
         limits=tuple(sorted(Limit.from_api(limit) for limit in body.get("limits") or [])),
     )
+
+
+def _idempotent(key: str | None) -> dict[str, str]:
+    """The Idempotency-Key header of one change: ``key``, or a new one."""
+    return {IDEMPOTENCY_KEY_HEADER: key if key is not None else str(uuid.uuid4())}

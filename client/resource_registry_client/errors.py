@@ -18,6 +18,12 @@ class ConfigurationError(RegistryClientError):
 class TransportError(RegistryClientError):
     """The API could not be reached, or did not answer in time."""
 
+    def __init__(self, message: str, answer_may_be_lost: bool = False) -> None:
+        super().__init__(message)
+        # The request may have arrived, and its answer been lost (a timeout, a reset
+        # connection); a refused connection, by contrast, never reached the API.
+        self.answer_may_be_lost = answer_may_be_lost
+
 
 class UnexpectedResponseError(RegistryClientError):
     """The endpoint answered, but not as this API does: probably the wrong URL."""

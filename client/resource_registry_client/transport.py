@@ -1,9 +1,11 @@
 """HTTP over the standard library, signed per attempt, with bounded retries of answers that say
-the same request may succeed later (409 with Retry-After, 429, 503)."""
+the same request may succeed later (409 with Retry-After, 429, 503), and, for a request that is
+safe to send twice (a read, or a change with an Idempotency-Key), of a 5xx or of no answer."""
 
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import time
 import urllib.error
@@ -17,6 +19,9 @@ from resource_registry_client.errors import ApiError, TransportError, error_for
 from resource_registry_client.signing import RequestSigner
 
 USER_AGENT = "resource-registry-client/0.1"
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+# Methods that change nothing: sent twice, they answer the same.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,21 @@ class RetryPolicy:
     max_wait: float = 20.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
-    def wait_before(self, attempt: int, error: ApiError) -> float | None:
-        """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
-        if attempt >= self.attempts or not is_retryable(error):
+    def wait_before(
+        self, attempt: int, error: ApiError | TransportError, repeatable: bool = False
+    ) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up. A ``repeatable``
+        request (one the API answers the same when sent twice) is also retried after any 5xx and
+        after no answer at all."""
+        if attempt >= self.attempts:
             return None
-        wait = error.retry_after
+        if isinstance(error, TransportError):
+            retryable = repeatable and error.answer_may_be_lost
+        else:
+            retryable = is_retryable(error) or (repeatable and error.status >= 500)
+        if not retryable:
+            return None
+        wait = error.retry_after if isinstance(error, ApiError) else None
         if wait is None:
             wait = self.first_wait * 2 ** (attempt - 1)
         return min(max(wait, 0.0), self.max_wait)
@@ -89,14 +104,21 @@ class Transport:
     def send(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
     ) -> Response:
-        """The first 2xx or 304 answer, or the last error as a typed ApiError."""
+        """The first 2xx or 304 answer, or the last error as a typed ApiError (TransportError
+        when no answer came)."""
+        repeatable = method in SAFE_METHODS or IDEMPOTENCY_KEY_HEADER in headers
         attempt = 1
         while True:
-            response = self._send_once(method, url, headers, body)
-            if response.status < 300 or response.status == HTTPStatus.NOT_MODIFIED:
-                return response
-            error = to_error(response)
-            wait = self.retry.wait_before(attempt, error)
+            error: ApiError | TransportError
+            try:
+                response = self._send_once(method, url, headers, body)
+            except TransportError as unanswered:
+                error = unanswered
+            else:
+                if response.status < 300 or response.status == HTTPStatus.NOT_MODIFIED:
+                    return response
+                error = to_error(response)
+            wait = self.retry.wait_before(attempt, error, repeatable)
             if wait is None:
                 raise error
             self.retry.sleep(wait)
@@ -115,9 +137,12 @@ class Transport:
             with answer:
                 return Response(answer.code, _lower(answer.headers.items()), answer.read())
         except urllib.error.URLError as error:
-            raise TransportError(f"cannot reach {url}: {error.reason}") from None
+            lost = isinstance(error.reason, TimeoutError | ConnectionResetError)
+            raise TransportError(f"cannot reach {url}: {error.reason}", lost) from None
         except TimeoutError:
-            raise TransportError(f"{url} did not answer within {self.timeout:g} s") from None
+            raise TransportError(f"{url} did not answer within {self.timeout:g} s", True) from None
+        except (ConnectionResetError, http.client.RemoteDisconnected) as error:
+            raise TransportError(f"{url} closed the connection: {error}", True) from None
         except OSError as error:
             raise TransportError(f"cannot reach {url}: {error}") from None
 

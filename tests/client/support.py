@@ -20,6 +20,7 @@ from resource_registry import service
 from tests.conftest import Table
 
 EMPTY = json.dumps({"namespaces": [], "resources": []}).encode()
+HANG_UP = 0  # a scripted "status": no answer at all
 
 
 @dataclass
@@ -48,6 +49,10 @@ class StubApi:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode() if body else b""
         self.answers.append((status, headers or {}, raw))
 
+    def hang_up(self) -> None:
+        """Take the next request and close the connection without an answer (a lost answer)."""
+        self.answers.append((HANG_UP, {}, b""))
+
 
 @pytest.fixture
 def stub_api() -> Iterator[StubApi]:
@@ -61,6 +66,9 @@ def stub_api() -> Iterator[StubApi]:
             body = self.rfile.read(length)
             stub.received.append(Received(self.command, self.path, dict(self.headers), body))
             status, headers, raw = stub.answers.pop(0) if stub.answers else (200, {}, EMPTY)
+            if status == HANG_UP:
+                self.close_connection = True
+                return
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

@@ -14,7 +14,9 @@ from resource_registry_client import (
     RegistryClient,
     RetryPolicy,
     ServiceUnavailableError,
+    parse_named,
 )
+from resource_registry_client.errors import TransportError
 from resource_registry_client.transport import parse_retry_after
 from tests.client.support import StubApi
 
@@ -114,3 +116,53 @@ def test_the_default_policy_really_waits(stub_api: StubApi) -> None:
     started = time.monotonic()
     RegistryClient(stub_api.url, signer=NoSigner()).list_resources()
     assert time.monotonic() - started >= 1.0
+
+
+DEFAULTS = {
+    "resource": "a",
+    "limits": [{"name": "rpm", "capacity": 1, "refill_amount": 1, "refill_period_seconds": 1}],
+}
+BROKEN = {"message": "internal error", "code": "InternalError"}
+
+
+def test_each_change_carries_its_own_idempotency_key_and_every_retry_the_same(
+    stub_api: StubApi,
+) -> None:
+    # Given a change whose first answer is lost and whose second is a 503
+    stub_api.hang_up()
+    stub_api.answer(503, DOWN, {"Retry-After": "1"})
+    stub_api.answer(200, DEFAULTS, {"ETag": '"2-0123456789ab"'})
+    stub_api.answer(204)
+    sleeps = Sleeps()
+    client = client_of(stub_api, sleeps)
+    # When it is made, and then another change
+    client.set_defaults("a", [parse_named("rpm=1/1s")])
+    client.delete_defaults("a")
+    # Then its three attempts sent one key, and the other change another
+    keys = [request.headers["Idempotency-Key"] for request in stub_api.received]
+    assert len(keys) == 4
+    assert keys[0] == keys[1] == keys[2] != keys[3]
+
+
+def test_a_5xx_is_retried_for_a_keyed_change_and_a_read_but_not_for_a_plain_request(
+    stub_api: StubApi,
+) -> None:
+    stub_api.answer(500, BROKEN)
+    stub_api.answer(204)
+    sleeps = Sleeps()
+    client = client_of(stub_api, sleeps)
+    client.delete_defaults("a", idempotency_key="k-1")
+    assert [r.headers["Idempotency-Key"] for r in stub_api.received] == ["k-1", "k-1"]
+    stub_api.answer(502, BROKEN)
+    stub_api.answer(200, {"resources": ["a"]})
+    assert client.list_resources() == ["a"]
+
+
+def test_a_refused_connection_is_not_retried() -> None:
+    sleeps = Sleeps()
+    client = RegistryClient(
+        "http://127.0.0.1:9", signer=NoSigner(), retry=RetryPolicy(sleep=sleeps)
+    )
+    with pytest.raises(TransportError, match="cannot reach"):
+        client.delete_defaults("a")  # port 9 (discard) is closed here: nothing to answer
+    assert sleeps == []

@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from devtools import backfill_cli
+from resource_registry import service
+from resource_registry.backfill.reconciler import RegistryReconciler
 from resource_registry.backfill.summary import BackfillSummary
 from resource_registry.model import Limit
 from tests.conftest import Table
@@ -98,8 +102,8 @@ def test_a_missing_table_is_a_one_line_error(
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("SEGMENTS=0", "error: SEGMENTS=0 is out of range: use a number from 1 to 1000000"),
-        ("SEGMENTS=abc", "error: SEGMENTS='abc' is not a whole number: use one from 1 to 1000000"),
+        ("SEGMENTS=0", "error: SEGMENTS=0 is out of range: use a number from 1 to 256"),
+        ("SEGMENTS=abc", "error: SEGMENTS='abc' is not a whole number: use one from 1 to 256"),
         (
             "TABLE_NAME=x",
             "error: TABLE_NAME='x' is not a DynamoDB table name: use 3 to 255 letters, digits, "
@@ -187,3 +191,68 @@ def test_aws_without_credentials_is_a_one_line_error_naming_them(
     err = capsys.readouterr().err
     assert err.splitlines()[-1].startswith("error: no AWS credentials found: set AWS_PROFILE")
     assert "Traceback" not in err
+
+
+def test_names_the_api_cannot_serve_are_named_in_the_verdict_and_fail_verify(
+    local_table: Table, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_legacy_limits(local_table, "9lives")
+    assert backfill_cli.main(["backfill"]) == 0
+    capsys.readouterr()
+
+    assert backfill_cli.main(["verify"]) == 1
+
+    assert rows(capsys.readouterr().out)["verdict"] == (
+        "drift: 1 resource with defaults has a name the API cannot serve: 9lives; "
+        "rename or delete it"
+    )
+    assert local_table.registry() == set()
+
+
+def test_a_run_that_dynamodb_stops_prints_where_to_resume_and_resumes_there(
+    local_table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a backfill whose second page of one segment DynamoDB never answers
+    for resource in LEGACY:
+        write_legacy_limits(local_table, resource)
+    scans = {"count": 0}
+    client = service.batch_table().client
+
+    def fail_one_scan(**_: object) -> None:
+        scans["count"] += 1
+        if scans["count"] == 3:
+            raise ReadTimeoutError(endpoint_url="http://dynamodb")
+
+    client.meta.events.register("before-call.dynamodb.Scan", fail_one_scan)
+    monkeypatch.setattr(RegistryReconciler, "__init__", partial_pages(RegistryReconciler.__init__))
+
+    # When it runs, then runs again from what it printed
+    assert backfill_cli.main(["backfill", "--segments", "2"]) == 1
+    error = capsys.readouterr().err
+    resume = re.search(r"make backfill RESUME=(\S+)", error)
+    assert resume is not None, error
+    assert "DynamoDB did not answer in time" in error
+    assert backfill_cli.main(["backfill", "--resume", resume.group(1)]) == 0
+
+    # Then the second run continued only what the first left, and the registry is whole
+    assert "resuming 1 of them" in capsys.readouterr().err
+    assert local_table.registry() == set(LEGACY)
+
+
+def partial_pages(init: Any) -> Any:
+    """The reconciler's constructor, reading two items a page (so a segment has many pages)."""
+
+    def constructor(self: RegistryReconciler, table: Any, **options: Any) -> None:
+        init(self, table, **{**options, "page_size": 2})
+
+    return constructor
+
+
+@pytest.mark.parametrize("value", ["257", "100000"])
+def test_more_segments_than_a_machine_runs_is_a_one_line_error(
+    local_table: Table, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    assert backfill_cli.main(["verify", "--segments", value]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: --segments {value}: use a number from 1 to 256")
+    assert error.count("\n") == 1

@@ -128,6 +128,14 @@ class BackfillRequest(Record):
             resume_namespace,
         )
 
+    @property
+    def resumed_at(self) -> str | None:
+        """The token this request was resumed from (as continuation() wrote it); None for a
+        request that starts its segment."""
+        if self.resume_namespace is None:
+            return None
+        return self.continuation(self.resume_namespace, self.start_key, self.last_resource)
+
     def continuation(
         self, namespace: str, start_key: dict[str, Any] | None, last_resource: str | None
     ) -> str:
