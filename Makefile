@@ -43,6 +43,7 @@ help: ## list the targets and the environment variables they read
 	@echo "  PORT                       the API's port on 127.0.0.1 (default 3000): run"
 	@echo "  TABLE_LAYOUT               a new table's layout: flat or composite (default namespaced, as zae-limiter 0.17): run"
 	@echo "  DYNAMODB_LOCAL_PORT        DynamoDB Local's port (default 8000): run, backfill/verify/prune"
+	@echo "  EVENTS_FILE                where make run's healer writes change events (default .local/events.jsonl): run"
 	@echo "  LOCAL_DATA_DIR             DynamoDB Local's data (default .local/dynamodb): run, clean-data"
 	@echo "  SEGMENTS                   parallel scan segments (default 4, at most 256): backfill/verify/prune"
 	@echo "  RESUME                     continue a run DynamoDB stopped, as it printed: backfill/verify/prune"

@@ -1,7 +1,10 @@
-"""`make run`: DynamoDB Local (unless an endpoint is set), the table, and the API on loopback.
+"""`make run`: DynamoDB Local (unless an endpoint is set), the table, the registry healer over its
+stream, and the API on loopback.
 
 A missing table is created as zae-limiter 0.17.0 creates it (TABLE_LAYOUT=flat or composite: as
-0.6.0 or 0.9.1 do), with the namespaces default and prod; a table already there keeps its layout.
+0.6.0 or 0.9.1 do), with its stream and the namespaces default and prod; a table already there
+keeps its layout. The healer writes each change event to .local/events.jsonl
+(devtools/local_healer.py).
 
 If the DynamoDB Local it started dies, the API stops too, with one line saying what happened:
 an API that answers 503 forever with nothing on the console helps nobody.
@@ -29,6 +32,7 @@ from devtools.environment import (
     use_default_table_name,
 )
 from devtools.layout_tables import RELEASES, create_zae_limiter_table
+from devtools.local_healer import LocalHealer
 from devtools.local_server import LocalApiServer
 from handlers.routes import API_ROUTES
 from resource_registry.clients import table_name
@@ -133,9 +137,12 @@ def main() -> int:
         if port_is_taken(port):
             raise SettingError(f"port {port} is taken: stop what uses it or set PORT")
         with dynamodb_endpoint() as endpoint:
-            table = prepare_table(table_admin_client(), table_name(), layout)
+            admin = table_admin_client()
+            table = prepare_table(admin, table_name(), layout)
             server = LocalApiServer(port)
             print(f"DynamoDB: {endpoint.url}, {table}")
+            healer, healing = LocalHealer.start(admin, table_name(), sys.stdout)
+            print(healing)
             print(f"API: {server.url}  (Ctrl-C stops it)")
             for route in API_ROUTES:
                 print(f"  {route.method:6} {server.url}{route.path}")
@@ -145,6 +152,8 @@ def main() -> int:
                 print("\nstopping")
                 return 0
             finally:
+                if healer is not None:
+                    healer.stop()
                 server.server_close()
     except (DynamoDBLocalError, SettingError, RegistryError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from devtools.dynamodb_local import NO_BROWSER_ORIGIN, ROOT, DynamoDBLocal, free_port
+from devtools.dynamodb_local import NO_BROWSER_ORIGIN, ROOT, DynamoDBLocal, free_port, local_client
 from devtools.environment import SettingError
 from devtools.local_server import LOOPBACK, LocalApiServer
 from devtools.run_local import prepare_table
+from resource_registry import schema
 from resource_registry.detection import detect_table
 from tests.conftest import Table
 
@@ -373,3 +374,56 @@ def test_dynamodb_local_allows_no_web_page_to_call_it(local_table: Table) -> Non
     assert allowed_origin(endpoint, "http://127.0.0.1:3000") is None
     # CORS is on, for the one origin no page can have (.invalid is reserved).
     assert allowed_origin(endpoint, NO_BROWSER_ORIGIN) == NO_BROWSER_ORIGIN
+
+
+def test_make_run_heals_an_interrupted_zae_limiter_write_and_writes_its_change_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given make run, and zae-limiter's set interrupted before its registry update (the config
+    # item written straight into DynamoDB Local, as its PutItem does)
+    events = tmp_path / "events.jsonl"
+    monkeypatch.setenv("EVENTS_FILE", str(events))
+    port, dynamodb_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_run(port, dynamodb_port, tmp_path / "dynamodb")
+    try:
+        wait_for(f"{url}/resources", process)
+        client = local_client(f"http://127.0.0.1:{dynamodb_port}")
+        prefix = namespace_prefix(client)
+        client.put_item(
+            TableName="resource-registry",
+            Item={
+                **schema.config_key("gpt-4", prefix),
+                "resource": {"S": "gpt-4"},
+                "config_version": {"N": "1"},
+                "l_rpm_cp": {"N": "100"},
+                "l_rpm_ra": {"N": "100"},
+                "l_rpm_rp": {"N": "60"},
+            },
+        )
+        # When nobody runs backfill
+        written = time.monotonic()
+        while request(f"{url}/resources?consistent=true")[2] != {"resources": ["gpt-4"]}:
+            assert time.monotonic() - written < 10, "not healed"
+            time.sleep(0.1)
+        healed_after = time.monotonic() - written
+    finally:
+        stop_run(process)
+    # Then the registry lists it within seconds, and the change event is in the file
+    print(f"healed after {healed_after:.2f} s")
+    assert healed_after < 2
+    (line,) = events.read_text().splitlines()
+    event = json.loads(line)
+    assert (event["source"], event["detail-type"]) == (
+        "resource-registry",
+        "Resource defaults changed",
+    )
+    assert (event["detail"]["resource"], event["detail"]["writer"]) == ("gpt-4", "other")
+
+
+def namespace_prefix(client: Any) -> str:
+    """The key prefix of namespace default on make run's (namespaced) table."""
+    item = client.get_item(
+        TableName="resource-registry", Key=schema.namespace_key("default"), ConsistentRead=True
+    )["Item"]
+    return schema.namespace_prefix(item[schema.ATTR_NAMESPACE_ID]["S"])
