@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handlers import routes
-from handlers.http_api import build_resolver, lambda_handler, log_mutation, principal, serve
+from handlers.http_api import build_resolver, lambda_handler, principal, serve
 from handlers.request_parsing import (
     idempotent_request,
     namespace_store,
@@ -24,7 +24,6 @@ app = build_resolver()
 @serve(app, routes.DELETE_DEFAULTS)
 def delete_defaults(**_path: str) -> Response[str]:
     event = app.current_event
-    log_mutation(event, "delete defaults")
     query_parameters(event)
     namespace_store(event).delete_defaults(
         resource_parameter(event),
@@ -36,4 +35,4 @@ def delete_defaults(**_path: str) -> Response[str]:
     return Response(HTTPStatus.NO_CONTENT)
 
 
-handler = lambda_handler(app)
+handler = lambda_handler(app, mutation="delete defaults")

@@ -10,7 +10,6 @@ from handlers.http_api import (
     build_resolver,
     defaults_response,
     lambda_handler,
-    log_mutation,
     principal,
     serve,
 )
@@ -32,7 +31,6 @@ app = build_resolver()
 @serve(app, routes.SET_DEFAULTS)
 def set_defaults(**_path: str) -> Response[str]:
     event = app.current_event
-    log_mutation(event, "set defaults")
     query_parameters(event)
     resource = resource_parameter(event)
     limits = parse_set_request(parse_json_body(event), resource)
@@ -49,4 +47,4 @@ def set_defaults(**_path: str) -> Response[str]:
     return defaults_response(defaults)
 
 
-handler = lambda_handler(app)
+handler = lambda_handler(app, mutation="set defaults")

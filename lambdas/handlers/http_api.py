@@ -8,6 +8,7 @@ response carries a stack trace, a table name or an account detail.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -92,15 +93,19 @@ def build_resolver() -> APIGatewayRestResolver:
     return app
 
 
-def lambda_handler(app: APIGatewayRestResolver) -> LambdaHandler:
+def lambda_handler(app: APIGatewayRestResolver, mutation: str | None = None) -> LambdaHandler:
     """The function's entry point: ``app`` resolves the event, under Powertools' logging (with
-    the request's correlation id), tracing and metrics."""
+    the request's correlation id), tracing and metrics. A function that changes defaults names
+    the change (``mutation``): each request is logged with who asked and how it ended."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return app.resolve(event, context)
+        answer = app.resolve(event, context)
+        if mutation is not None:
+            log_mutation(APIGatewayProxyEvent(event), mutation, answer)
+        return answer
 
     return handler
 
@@ -150,9 +155,18 @@ def principal(event: APIGatewayProxyEvent) -> str | None:
     return identity.user_arn or identity.caller or None
 
 
-def log_mutation(event: APIGatewayProxyEvent, action: str) -> None:
-    """Record who asked for a change, first thing, whether or not it is then refused."""
+def log_mutation(event: APIGatewayProxyEvent, action: str, answer: dict[str, Any]) -> None:
+    """Record who asked for a change and how it ended: applied, or refused with its status and
+    code."""
     identity = event.request_context.identity
+    status = int(answer.get("statusCode", 0))
+    applied = status < HTTPStatus.MULTIPLE_CHOICES
+    outcome: dict[str, Any] = {"outcome": "applied" if applied else "refused", "status": status}
+    if not applied:
+        try:
+            outcome["code"] = json.loads(answer.get("body") or "{}").get("code")
+        except (ValueError, AttributeError):
+            outcome["code"] = None
     logger.info(
         action,
         extra={
@@ -161,6 +175,7 @@ def log_mutation(event: APIGatewayProxyEvent, action: str) -> None:
             "caller": principal(event) or "anonymous",
             "source_ip": identity.source_ip,
             "request_id": _request_id(event),
+            **outcome,
         },
     )
 

@@ -221,6 +221,10 @@ def test_mutations_log_the_caller(moto_table: Table, caplog: pytest.LogCaptureFi
     mutations = [record for record in caplog.records if hasattr(record, "caller")]
     messages = [record.getMessage() for record in mutations]
     assert messages == ["set defaults", "set defaults", "delete defaults"]
+    # Each with how it ended: the refused one with its status and code
+    outcomes = [(record.__dict__["outcome"], record.__dict__["status"]) for record in mutations]
+    assert outcomes == [("applied", 200), ("refused", 400), ("applied", 204)]
+    assert mutations[1].__dict__["code"] == "InvalidInput"
     assert all(record.__dict__["caller"].endswith(":user/local-developer") for record in mutations)
     assert all(record.__dict__["resource"] == "gpt-4" for record in mutations)
 
