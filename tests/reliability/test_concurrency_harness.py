@@ -80,7 +80,7 @@ def test_with_zae_limiters_interrupted_writes_and_the_healer_no_checkpoint_finds
     assert report.violations == []
     assert report.foreign_writes > 20
     assert report.healer_events > 0
-    assert report.operations["set 200"] > 10
+    assert report.operations["set 200"] > 0
 
 
 def test_given_a_writer_behind_the_apis_back_then_the_checkpoints_report_the_damage(
