@@ -19,7 +19,6 @@ PYTHON_ID := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0], sys
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-export PYTHONPATH := $(CURDIR):$(CURDIR)/lambdas/layer/python:$(CURDIR)/lambdas
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1

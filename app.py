@@ -4,23 +4,16 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent
-# infra imports the handlers' routes and the layer's schema, laid out as in the Lambda runtime.
-for source_dir in (ROOT / "lambdas", ROOT / "lambdas" / "layer" / "python"):
-    if str(source_dir) not in sys.path:
-        sys.path.insert(0, str(source_dir))
 
 # infra first: it quiets jsii's Node version banner before aws_cdk starts jsii.
-import infra  # noqa: E402, F401
+import infra  # noqa: F401
 
 # isort: split
-from aws_cdk import App  # noqa: E402
+from aws_cdk import App
 
-from infra.context import ContextError  # noqa: E402
-from infra.nag import check_with_cdk_nag  # noqa: E402
-from infra.stack import create_stack  # noqa: E402
+from infra.context import ContextError
+from infra.nag import check_with_cdk_nag
+from infra.stack import create_stack
 
 app = App()
 check_with_cdk_nag(app)

@@ -1,4 +1,6 @@
-"""`pip install .` ships the client and the console script, and nothing of the service."""
+"""Packaging: `pip install ./client` ships the client and its command and nothing of the service;
+the repository's own project installs every package from where it lives, so the tools import
+from any directory with no path set."""
 
 from __future__ import annotations
 
@@ -6,25 +8,19 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 from devtools.dynamodb_local import ROOT
 
+# The source trees of the repository's project, and the directories no package lives in.
+SOURCE_TREES = ("lambdas", "client", "infra", "devtools", "benchmarks")
+NOT_PACKAGED = {"tests"}
 
-def test_the_wheel_holds_only_the_client_and_its_command(tmp_path: Path) -> None:
-    # Built from a copy, so the build leaves nothing in the working tree.
-    source = tmp_path / "source"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(
-        ROOT / "client",
-        source / "client",
-        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"),
-    )
-    for other in ("lambdas", "devtools", "infra", "tests"):  # there, but not to be packaged
-        shutil.copytree(ROOT / other, source / other, ignore=shutil.ignore_patterns("__pycache__"))
+
+def wheel_of(source: Path, tmp_path: Path) -> zipfile.ZipFile:
+    """The wheel pip builds of the project at ``source``."""
     subprocess.run(
         [
             sys.executable,
@@ -43,7 +39,16 @@ def test_the_wheel_holds_only_the_client_and_its_command(tmp_path: Path) -> None
         timeout=300,
     )
     (wheel,) = (tmp_path / "dist").glob("*.whl")
-    with zipfile.ZipFile(wheel) as archive:
+    return zipfile.ZipFile(wheel)
+
+
+def test_the_client_wheel_holds_only_the_client_and_its_command(tmp_path: Path) -> None:
+    # Built from a copy, so the build leaves nothing in the working tree.
+    source = tmp_path / "client"
+    shutil.copytree(
+        ROOT / "client", source, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
+    )
+    with wheel_of(source, tmp_path) as archive:
         names = archive.namelist()
         metadata = next(name for name in names if name.endswith(".dist-info/METADATA"))
         requires = [
@@ -60,6 +65,34 @@ def test_the_wheel_holds_only_the_client_and_its_command(tmp_path: Path) -> None
         re.split(r"[<>=!~ ;]", line.removeprefix("Requires-Dist: "))[0] for line in requires
     )
     assert required == ["PyYAML", "botocore", "click"]
+
+
+def test_the_repositorys_project_packages_every_package_of_its_source_trees() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    roots = project["setuptools"]["package-dir"]
+    listed = set(project["setuptools"]["packages"])
+    found = set()
+    for tree in SOURCE_TREES:
+        for init in (ROOT / tree).rglob("__init__.py"):
+            directory = init.parent.relative_to(ROOT)
+            for package, root in roots.items():
+                if directory.is_relative_to(root):
+                    relative = directory.relative_to(root).parts
+                    found.add(".".join((package, *relative)))
+    assert found == listed
+
+
+def test_a_tool_runs_from_any_directory_without_a_path_set(tmp_path: Path) -> None:
+    environment = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.openapi", "--check"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 def test_the_pinned_client_requirements_satisfy_the_packages_ranges() -> None:

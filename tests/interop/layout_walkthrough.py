@@ -1,7 +1,6 @@
 """Print the raw items each zae-limiter release writes, step by step: the evidence of LAYOUTS.md.
 
-    export PYTHONPATH=.:lambdas/layer/python:lambdas   # as the Makefile does
-    .venv/bin/python -m tests.interop.layout_walkthrough [VERSION ...]
+    .venv/bin/python -m tests.interop.layout_walkthrough [VERSION ...]   # from the repository
 
 Starts its own in-memory DynamoDB Local, makes a table per version with that version's
 ``create_table()``, runs the steps below through the probe and, after each step, prints the
