@@ -19,6 +19,7 @@ from benchmarks import (
     concurrency,
     contention,
     handler_overhead,
+    healer,
     layouts,
     list_cost,
     round_trips,
@@ -66,6 +67,8 @@ def main(arguments: Sequence[str] | None = None) -> int:
         sections += _table_benchmarks(local, sizes, progress)
         progress("zae-limiter layouts")
         sections.append(layouts.run(local, options.quick, progress))
+        progress("the registry healer over the stream")
+        sections.append(healer.run(local, options.quick))
     sections.sort(key=lambda section: section.number)
     print(text_table(sections))
     _print_verdict(sections)

@@ -16,6 +16,7 @@ from resource_registry.audit import AuditEvent, HistoryPage
 from resource_registry.backfill.request import BackfillRequest, Mode
 from resource_registry.backfill.summary import BackfillSummary, Drift, NamespaceTally, Tally
 from resource_registry.change_events import ChangeEvent
+from resource_registry.healer import Snapshot, _PendingEvent
 from resource_registry.idempotency import IdempotentRequest, RecordedAnswer
 from resource_registry.layouts.base import StoredResource, StreamTarget
 from resource_registry.model import Limit, Namespace, NoneMatch, Precondition, ResourceDefaults
@@ -45,6 +46,8 @@ RECORDS: tuple[type[Record], ...] = (
     RecordedAnswer,
     StreamTarget,
     ChangeEvent,
+    Snapshot,
+    _PendingEvent,
 )
 
 

@@ -25,6 +25,8 @@ DETAIL_TYPE = "Resource defaults changed"
 # Who made a change: this service (its API), or any other writer (zae-limiter, a console edit).
 WRITER_SERVICE = "resource-registry"
 WRITER_OTHER = "other"
+# EventBridge's PutEvents takes at most this many entries a call.
+PUT_EVENTS_ENTRIES = 10
 # Stream sequence numbers are up to 40 digits: padded, they compare as text in a condition.
 SEQUENCE_DIGITS = 40
 
@@ -93,8 +95,10 @@ class EventBridgePublisher:
         self._bus_name = bus_name
 
     def publish(self, events: Sequence[ChangeEvent]) -> None:
-        if not events:
-            return
+        for start in range(0, len(events), PUT_EVENTS_ENTRIES):
+            self._put(events[start : start + PUT_EVENTS_ENTRIES])
+
+    def _put(self, events: Sequence[ChangeEvent]) -> None:
         entries = [
             {
                 "Source": SOURCE,
@@ -115,21 +119,11 @@ def iso_time(epoch_seconds: float) -> str:
 
 
 class PublishedMarks:
-    """The stream position of each resource's last published change event."""
+    """The stream position of each resource's last published change event (the healer reads it
+    with the resource's items)."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
-
-    def last(self, namespace: Namespace, resource: str) -> int:
-        """The sequence number of the resource's last published change; 0 if none."""
-        response = call_dynamodb(
-            self._table.client.get_item,
-            TableName=self._table.name,
-            Key=schema.published_key(resource, namespace.prefix),
-            ConsistentRead=True,
-        )
-        mark = response.get("Item", {}).get(schema.ATTR_SEQUENCE, {}).get("S")
-        return int(mark) if mark else 0
 
     def mark(self, namespace: Namespace, resource: str, sequence: int) -> None:
         """Record that the change at ``sequence`` was published (a later mark stays)."""

@@ -103,6 +103,18 @@ def all_items(method: Callable[..., Any], **request: Any) -> list[dict[str, Any]
     return [item for page in pages(method, **request) for item in page.get("Items", [])]
 
 
+def get_items(client: Any, table_name: str, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of ``keys`` that exist, read consistently in one BatchGetItem (and again for
+    any keys DynamoDB left unprocessed)."""
+    found: list[dict[str, Any]] = []
+    request = {table_name: {"Keys": list(keys), "ConsistentRead": True}}
+    while request:
+        answer = call_dynamodb(client.batch_get_item, RequestItems=request)
+        found += answer.get("Responses", {}).get(table_name, [])
+        request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
 def describe_botocore_error(error: BotoCoreError) -> str:
     """What went wrong before DynamoDB could answer, in one line that says what to do."""
     if isinstance(error, NoCredentialsError | PartialCredentialsError):

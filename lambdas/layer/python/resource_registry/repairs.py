@@ -13,6 +13,7 @@ from resource_registry.model import SOLE_NAMESPACE, Namespace
 from resource_registry.registry_commit import commit_with_registry, room_for_changes
 from resource_registry.retry import RetryPolicy, with_retries
 from resource_registry.table import Table
+from resource_registry.ulid import new_ulid
 
 
 class RegistryRepairs:
@@ -66,7 +67,9 @@ class RegistryRepairs:
             if stored.has_defaults:
                 return False
             unchanged = layout.unchanged_check(table, namespace, resource, stored)
-            registry = layout.registry_action(table, namespace, "DELETE", [resource])
+            registry = layout.registry_action(
+                table, namespace, "DELETE", [resource], write_id=new_ulid()
+            )
             commit_with_registry(table, namespace, [unchanged, registry])
             return True
 
@@ -86,7 +89,7 @@ class RegistryRepairs:
         exists; False if it does not (a newer write removed it: its own change heals it)."""
         layout, table, namespace = self._table.layout, self._table, self._namespace
         check = layout.proof_check(table, namespace, resource, layout.proof(stored))
-        registry = layout.registry_action(table, namespace, "ADD", [resource])
+        registry = layout.registry_action(table, namespace, "ADD", [resource], write_id=new_ulid())
         return self._unless_stale([check, registry])
 
     def remove_if_still(self, resource: str, stored: StoredResource) -> bool:
@@ -94,7 +97,9 @@ class RegistryRepairs:
         False if it is not (a newer write changed it: its own change heals it)."""
         layout, table, namespace = self._table.layout, self._table, self._namespace
         check = layout.unchanged_check(table, namespace, resource, stored)
-        registry = layout.registry_action(table, namespace, "DELETE", [resource])
+        registry = layout.registry_action(
+            table, namespace, "DELETE", [resource], write_id=new_ulid()
+        )
         return self._unless_stale([check, registry])
 
     def _unless_stale(self, actions: list[Action]) -> bool:
@@ -120,7 +125,7 @@ class RegistryRepairs:
             if not names:
                 return []
             checks = [layout.proof_check(table, namespace, name, batch[name]) for name in names]
-            registry = layout.registry_action(table, namespace, "ADD", names)
+            registry = layout.registry_action(table, namespace, "ADD", names, write_id=new_ulid())
             try:
                 commit_with_registry(table, namespace, [*checks, registry])
             except RetryableWriteError as retry:

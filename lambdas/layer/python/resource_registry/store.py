@@ -147,7 +147,9 @@ class RegistryStore:
             # What a read would now find: every write moves the version by one.
             answer = self._defaults(resource, StoredResource(new_limits, stored.version + 1))
             actions += [event, *self._record(idempotent, RecordedAnswer(answer))]
-            actions.append(layout.registry_action(table, namespace, "ADD", [resource]))
+            actions.append(
+                layout.registry_action(table, namespace, "ADD", [resource], write_id=event_id)
+            )
             if len(actions) - 1 > room_for_changes(table, namespace):
                 raise InvalidInputError(
                     f"resource {resource!r} holds {len(stored.limits)} limits; replacing them with "
@@ -195,7 +197,9 @@ class RegistryStore:
             for chunk in chunks:
                 commit_without_registry(table, chunk)
             record = self._record(idempotent, RecordedAnswer(None))
-            registry = layout.registry_action(table, namespace, "DELETE", [resource])
+            registry = layout.registry_action(
+                table, namespace, "DELETE", [resource], write_id=event_id
+            )
             commit_with_registry(table, namespace, [*last, event, *record, registry])
 
         with_retries(self._retry_policy, attempt)

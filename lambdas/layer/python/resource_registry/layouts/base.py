@@ -199,16 +199,30 @@ class Layout(ABC):
         return schema.registry_key(namespace.prefix)
 
     def registry_action(
-        self, table: Table, namespace: Namespace, verb: str, names: Sequence[str]
+        self,
+        table: Table,
+        namespace: Namespace,
+        verb: str,
+        names: Sequence[str],
+        *,
+        write_id: str,
     ) -> Action:
-        """ADD or DELETE names in the registry set (never an empty set: DynamoDB refuses those)."""
+        """ADD or DELETE names in the registry set (never an empty set: DynamoDB refuses those),
+        marking the item with the write's id: a reader of the table's stream tells the service's
+        changes of a registry (already consistent with the items) from anyone else's."""
         return {
             "Update": {
                 "TableName": table.name,
                 "Key": self.registry_key(namespace),
-                "UpdateExpression": f"{verb} #resources :names",
-                "ExpressionAttributeNames": {"#resources": schema.ATTR_RESOURCES},
-                "ExpressionAttributeValues": {":names": {"SS": list(names)}},
+                "UpdateExpression": f"SET #mark = :mark {verb} #resources :names",
+                "ExpressionAttributeNames": {
+                    "#resources": schema.ATTR_RESOURCES,
+                    "#mark": schema.ATTR_WRITE_ID,
+                },
+                "ExpressionAttributeValues": {
+                    ":names": {"SS": list(names)},
+                    ":mark": {"S": write_id},
+                },
             }
         }
 
@@ -229,6 +243,11 @@ class Layout(ABC):
             return None
         prefix = partition[:start]
         return StreamTarget(prefix, partition[start + len(schema.RESOURCE_PREFIX) :])
+
+    def item_key(self, namespace: Namespace, resource: str) -> schema.Key | None:
+        """The key of the one item that holds a resource's limits, where one does (it can then
+        be read beside others in one request); None where they are several items."""
+        return None
 
     def namespace_of_prefix(self, table: Table, prefix: str) -> Namespace | None:
         """The active namespace whose keys start with ``prefix``; None if none is."""

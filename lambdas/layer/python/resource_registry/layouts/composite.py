@@ -189,6 +189,9 @@ class CompositeLayout(Layout):
     def holds_limits(self, sort_key: str) -> bool:
         return sort_key == schema.CONFIG_SORT_KEY
 
+    def item_key(self, namespace: Namespace, resource: str) -> schema.Key | None:
+        return schema.config_key(resource, namespace.prefix)
+
     def limits_change(
         self, old_image: Item | None, new_image: Item | None
     ) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None] | None:

@@ -54,14 +54,19 @@ class NamespacedLayout(CompositeLayout):
         return _gsi4_keys(namespace, schema.resource_pk(resource, namespace.prefix))
 
     def registry_action(
-        self, table: Table, namespace: Namespace, verb: str, names: Sequence[str]
+        self,
+        table: Table,
+        namespace: Namespace,
+        verb: str,
+        names: Sequence[str],
+        *,
+        write_id: str,
     ) -> Action:
-        action = super().registry_action(table, namespace, verb, names)
+        action = super().registry_action(table, namespace, verb, names, write_id=write_id)
         update = action["Update"]
         # As zae-limiter writes it, so that its purge_namespace finds the registry via GSI4.
-        update["UpdateExpression"] = (
-            "SET #gpk = if_not_exists(#gpk, :gpk), #gsk = if_not_exists(#gsk, :gsk) "
-            + update["UpdateExpression"]
+        update["UpdateExpression"] = update["UpdateExpression"].replace(
+            "SET ", "SET #gpk = if_not_exists(#gpk, :gpk), #gsk = if_not_exists(#gsk, :gsk), ", 1
         )
         update["ExpressionAttributeNames"].update(
             {"#gpk": schema.GSI4_PARTITION_KEY, "#gsk": schema.GSI4_SORT_KEY}
