@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from devtools.stream_poller import StreamNotEnabledError, StreamPoller
 from resource_registry import json_text, service
 from resource_registry.change_events import DETAIL_TYPE, SOURCE, ChangeEvent
+from resource_registry.dynamodb import describe_botocore_error
 from resource_registry.healer import RegistryHealer
 
 EVENTS_VARIABLE = "EVENTS_FILE"
@@ -65,7 +67,8 @@ class LocalHealer:
         # Changes from now on: records older than this run's start are healed by make backfill.
         self._poller = StreamPoller(client, streams, name, healer.handle)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poller.run, args=(self._stop,), daemon=True)
+        self._console = console
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
     @classmethod
     def start(cls, client: Any, name: str, console: TextIO) -> tuple[LocalHealer | None, str]:
@@ -82,6 +85,14 @@ class LocalHealer:
             )
         healer._thread.start()
         return healer, f"healer: on, change events to {events}"
+
+    def _run(self) -> None:
+        try:
+            self._poller.run(self._stop)
+        except (BotoCoreError, ClientError) as error:
+            # One line, not a thread's traceback: when DynamoDB Local dies, make run says so.
+            reason = describe_botocore_error(error) if isinstance(error, BotoCoreError) else error
+            print(f"healer: stopped, {reason}", file=self._console, flush=True)
 
     def stop(self) -> None:
         self._stop.set()

@@ -32,7 +32,6 @@ from devtools.environment import (
     use_default_table_name,
 )
 from devtools.layout_tables import RELEASES, create_zae_limiter_table
-from devtools.local_healer import LocalHealer
 from devtools.local_server import LocalApiServer
 from handlers.routes import API_ROUTES
 from resource_registry.clients import table_name
@@ -141,6 +140,11 @@ def main() -> int:
             table = prepare_table(admin, table_name(), layout)
             server = LocalApiServer(port)
             print(f"DynamoDB: {endpoint.url}, {table}")
+            # Imported once the settings are known good: Powertools' tracer, which the healer's
+            # module loads, makes an X-Ray client at import and would fail on a bad AWS_PROFILE
+            # with a traceback rather than the line above.
+            from devtools.local_healer import LocalHealer
+
             healer, healing = LocalHealer.start(admin, table_name(), sys.stdout)
             print(healing)
             print(f"API: {server.url}  (Ctrl-C stops it)")
