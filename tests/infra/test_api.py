@@ -249,6 +249,7 @@ def test_outputs_name_the_url_the_table_and_the_backfill_function(
         "TableName",
         "BackfillFunctionName",
         "BackfillStateMachineArn",
+        "EventBusArn",
         "AlarmTopicArn",
     }
     assert outputs["TableName"]["Value"] == {"Ref": table_id}
