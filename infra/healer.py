@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.context import ContextError
 from infra.functions import RegistryFunctions
 from infra.nag import acknowledge
 from resource_registry.stream_filter import FILTER_PATTERN
@@ -46,7 +47,7 @@ def use_default_bus(scope: Construct) -> bool:
     if value is None or value == "":
         return False
     if value != DEFAULT_BUS:
-        raise ValueError(
+        raise ContextError(
             f"context {EVENT_BUS_CONTEXT}={value!r} is not a bus the stack can publish on: "
             f"use {DEFAULT_BUS!r} for the account's default bus, or leave it out for the "
             "stack's own"

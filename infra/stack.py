@@ -147,8 +147,9 @@ def table_layout(scope: Construct) -> str | None:
 def create_stack(app: App) -> ResourceRegistryStack:
     """The service's stack in ``app``; ContextError, before anything is built, for a context
     value it cannot use."""
-    for check in (existing_table_name, table_layout, drift_check_schedule):
+    for check in (existing_table_name, table_layout, drift_check_schedule, use_default_bus):
         check(app)
+    existing_table_stream_arn(app, existing_table_name(app))
     return ResourceRegistryStack(
         app, STACK_NAME, description="Resource registry service: table, functions and REST API"
     )

@@ -9,6 +9,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from infra.context import ContextError
 from resource_registry import schema
 
 # `cdk deploy -c existingTableName=... -c existingTableStreamArn=...`: the stream of a table the
@@ -97,16 +98,16 @@ def existing_table_stream_arn(scope: Construct, existing_table_name: str | None)
     value = scope.node.try_get_context(EXISTING_TABLE_STREAM_CONTEXT)
     if value is None or value == "":
         if existing_table_name:
-            raise ValueError(stream_needed(existing_table_name))
+            raise ContextError(stream_needed(existing_table_name))
         return None
     if not existing_table_name:
-        raise ValueError(
+        raise ContextError(
             f"context {EXISTING_TABLE_STREAM_CONTEXT} names the stream of an existing table: "
             "pass it with existingTableName, or leave it out (the stack's own table has a stream)"
         )
     match = STREAM_ARN_PATTERN.fullmatch(value) if isinstance(value, str) else None
     if match is None or match["table"] != existing_table_name:
-        raise ValueError(
+        raise ContextError(
             f"context {EXISTING_TABLE_STREAM_CONTEXT}={value!r} is not a stream of table "
             f"{existing_table_name!r}: pass what `{_latest_stream_arn(existing_table_name)}` "
             "prints"
@@ -117,10 +118,10 @@ def existing_table_stream_arn(scope: Construct, existing_table_name: str | None)
 def stream_needed(table_name: str) -> str:
     """Why an existing table needs its stream's ARN, and how to give it, in one line."""
     return (
-        f"existing table {table_name!r} needs its stream for the healer, and the stack cannot "
-        "enable it on a table it does not own: if it has none, run `aws dynamodb update-table "
-        f"--table-name {table_name} --stream-specification "
-        "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES`; then pass "
+        f"context {EXISTING_TABLE_STREAM_CONTEXT} is needed for existing table {table_name!r}: "
+        "the healer reads its stream, which the stack cannot enable on a table it does not own; "
+        f"if it has none, run `aws dynamodb update-table --table-name {table_name} "
+        "--stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES`, then pass "
         f"-c {EXISTING_TABLE_STREAM_CONTEXT}=ARN with the ARN that "
         f"`{_latest_stream_arn(table_name)}` prints"
     )

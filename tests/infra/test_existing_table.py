@@ -8,6 +8,7 @@ import pytest
 from aws_cdk import App
 
 from handlers import routes
+from infra.context import ContextError
 from infra.stack import EXISTING_TABLE_CONTEXT, TABLE_LAYOUT_CONTEXT, create_stack
 from infra.table import EXISTING_TABLE_STREAM_CONTEXT
 from resource_registry.clients import TABLE_NAME_VARIABLE
@@ -107,7 +108,7 @@ def test_the_healer_reads_the_existing_tables_stream(synthesized: Synthesized) -
 
 def test_an_existing_table_without_its_stream_fails_the_synth_saying_how_to_enable_it() -> None:
     app = App(context={EXISTING_TABLE_CONTEXT: EXISTING_TABLE})
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ContextError) as refused:
         create_stack(app)
     message = str(refused.value)
     assert "\n" not in message
@@ -131,11 +132,11 @@ def test_an_existing_table_without_its_stream_fails_the_synth_saying_how_to_enab
 )
 def test_a_stream_arn_that_is_not_the_existing_tables_fails_the_synth(bad_arn: str) -> None:
     app = App(context={**EXISTING, EXISTING_TABLE_STREAM_CONTEXT: bad_arn})
-    with pytest.raises(ValueError, match=f"is not a stream of table '{EXISTING_TABLE}'"):
+    with pytest.raises(ContextError, match=f"is not a stream of table '{EXISTING_TABLE}'"):
         create_stack(app)
 
 
 def test_a_stream_arn_without_an_existing_table_fails_the_synth() -> None:
     app = App(context={EXISTING_TABLE_STREAM_CONTEXT: EXISTING_STREAM})
-    with pytest.raises(ValueError, match="pass it with existingTableName"):
+    with pytest.raises(ContextError, match="pass it with existingTableName"):
         create_stack(app)

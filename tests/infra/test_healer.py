@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import App
 
 from handlers import routes
+from infra.context import ContextError
 from infra.healer import EVENT_BUS_CONTEXT
 from infra.stack import create_stack
 from resource_registry.change_events import EVENT_BUS_VARIABLE
@@ -128,7 +129,7 @@ def test_the_default_bus_is_chosen_by_context(tmp_path_factory: pytest.TempPathF
 
 @pytest.mark.parametrize("bad_bus", ["Default", "my-bus", "own"])
 def test_an_unknown_bus_in_context_fails_the_synth(bad_bus: str) -> None:
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ContextError) as refused:
         create_stack(App(context={EVENT_BUS_CONTEXT: bad_bus}))
     message = str(refused.value)
     assert message.startswith(f"context {EVENT_BUS_CONTEXT}={bad_bus!r} is not a bus")
