@@ -112,6 +112,12 @@ class ResourceRegistryStack(Stack):
         )
         CfnOutput(
             self,
+            "HealerDeadLetterQueueUrl",
+            value=healer.dead_letters.queue_url,
+            description="Where the healer's stream mapping names the batches it gave up on",
+        )
+        CfnOutput(
+            self,
             "AlarmTopicArn",
             value=monitoring.topic.topic_arn,
             description="Subscribe to receive the service's alarms (infra/monitoring.py)",

@@ -96,7 +96,8 @@ def existing_table_stream_arn(scope: Construct, existing_table_name: str | None)
     """The ``existingTableStreamArn`` context value, checked against the existing table's name
     (required with it); None for the stack's own table."""
     value = scope.node.try_get_context(EXISTING_TABLE_STREAM_CONTEXT)
-    if value is None or value == "":
+    # "None" is what `aws dynamodb describe-table ... --output text` prints for a table without one.
+    if value is None or value in {"", "None"}:
         if existing_table_name:
             raise ContextError(stream_needed(existing_table_name))
         return None

@@ -106,8 +106,15 @@ def test_the_healer_reads_the_existing_tables_stream(synthesized: Synthesized) -
     assert stream["Resource"] == EXISTING_STREAM
 
 
-def test_an_existing_table_without_its_stream_fails_the_synth_saying_how_to_enable_it() -> None:
-    app = App(context={EXISTING_TABLE_CONTEXT: EXISTING_TABLE})
+# "None": what the describe-table command deploy.md gives prints for a table without a stream.
+@pytest.mark.parametrize("stream", [None, "", "None"])
+def test_an_existing_table_without_its_stream_fails_the_synth_saying_how_to_enable_it(
+    stream: str | None,
+) -> None:
+    context = {EXISTING_TABLE_CONTEXT: EXISTING_TABLE}
+    if stream is not None:
+        context[EXISTING_TABLE_STREAM_CONTEXT] = stream
+    app = App(context=context)
     with pytest.raises(ContextError) as refused:
         create_stack(app)
     message = str(refused.value)

@@ -91,6 +91,8 @@ def test_the_dead_letters_are_encrypted_kept_14_days_and_tls_only(
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    outputs = synthesized.outputs
+    assert outputs["HealerDeadLetterQueueUrl"]["Value"] == {"Ref": queue_id(synthesized)}
 
 
 def test_change_events_go_to_the_stacks_own_bus_whose_arn_is_an_output(
@@ -98,7 +100,7 @@ def test_change_events_go_to_the_stacks_own_bus_whose_arn_is_an_output(
 ) -> None:
     (bus_id,) = synthesized.of_type("AWS::Events::EventBus")
     arn = {"Fn::GetAtt": [bus_id, "Arn"]}
-    assert synthesized.template.to_json()["Outputs"]["EventBusArn"]["Value"] == arn
+    assert synthesized.outputs["EventBusArn"]["Value"] == arn
     assert put_events_resources(synthesized) == [arn]
     variables = synthesized.function(routes.HEALER_FUNCTION_ID)["Environment"]["Variables"]
     assert variables[EVENT_BUS_VARIABLE] == {"Ref": bus_id}
@@ -122,7 +124,7 @@ def test_the_default_bus_is_chosen_by_context(tmp_path_factory: pytest.TempPathF
         ]
     }
     assert put_events_resources(synthesized) == [default_bus]
-    assert synthesized.template.to_json()["Outputs"]["EventBusArn"]["Value"] == default_bus
+    assert synthesized.outputs["EventBusArn"]["Value"] == default_bus
     variables = synthesized.function(routes.HEALER_FUNCTION_ID)["Environment"]["Variables"]
     assert variables[EVENT_BUS_VARIABLE] == "default"
 
