@@ -103,11 +103,7 @@ class StreamedTable:
         self.client = local.client()
         self.name = f"stream-{layout}-{uuid.uuid4().hex[:12]}"
         self.layout = layout
-        create_layout_table(self.client, self.name, layout)
-        self.client.update_table(
-            TableName=self.name,
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
+        create_layout_table(self.client, self.name, layout)  # with its stream, as zae-limiter's
         self.prefix = f"{DEFAULT_NAMESPACE_ID}/" if layout == "namespaced" else ""
         self.reported: list[list[str]] = []
         streams = boto3.client(
