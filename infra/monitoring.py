@@ -222,7 +222,7 @@ def alarm_specs(
                 function.metric_errors(statistic="Sum", period=PERIOD),
                 f"The {function_id} function failed an invocation (an unhandled exception, a "
                 "timeout or running out of memory); for the API that is a 5xx to a caller, for "
-                "the backfill an aborted run.",
+                "the backfill an aborted run, for the healer a stream batch given again.",
             ),
             AlarmSpec(
                 f"{function_id}Throttles",
