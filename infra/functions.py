@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from handlers import routes
 from infra.layers import ARCHITECTURE, RUNTIME
 from infra.nag import acknowledge
 from resource_registry import schema
+from resource_registry.change_events import EVENT_BUS_VARIABLE
 from resource_registry.clients import TABLE_NAME_VARIABLE
 from resource_registry.detection import LAYOUT_VARIABLE
 from resource_registry.observability import METRICS_NAMESPACE, SERVICE_NAME
@@ -29,9 +32,20 @@ API_MEMORY_MB = 256
 BACKFILL_TIMEOUT = Duration.minutes(15)
 # Lambda allots CPU in proportion to memory; the backfill parses page after page of a scan.
 BACKFILL_MEMORY_MB = 512
+# One stream batch (infra/healer.py): per record a few reads, at most one transaction and one
+# PutEvents, each retried within seconds; a batch cut short by the timeout is retried (bisected).
+HEALER_TIMEOUT = Duration.minutes(1)
+HEALER_MEMORY_MB = 256
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # What Tracing.ACTIVE needs; X-Ray has no resource-level permissions.
 TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+# What Lambda's event source mapping needs of the execution role to read a table's stream.
+STREAM_READ_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
 
 
 LEADING_KEYS = "dynamodb:LeadingKeys"
@@ -44,11 +58,12 @@ UNKEYED_ACTIONS = frozenset({"dynamodb:Scan", "dynamodb:DescribeTable"})
 # "*/RESOURCE#*" alone would also match "{id}/BUCKET#{entity}#x/RESOURCE#0", zae-limiter's bucket
 # partition of resource "x/RESOURCE" (a valid name). BUCKET_GUARD rules such partitions out: in a
 # partition of ours no '/' is followed by two '#' (its one '#' ends its kind, RESOURCE#, SYSTEM#,
-# AUDIT# or IDEMPOTENCY#, and no namespace id, resource name or answer digest holds one), while
-# in a bucket partition the id's '/' is followed by three. A one-'#' partition's kind is the text
-# before its '#', and no entity id holds a '/' (zae-limiter's identifier rule), so
-# "{id}/ENTITY#{entity}" and "{id}/AUDIT#{entity}" match none of the patterns; an unprefixed
-# pattern ("RESOURCE#*") is anchored at the start, so only a partition of its kind matches it.
+# AUDIT#, IDEMPOTENCY# or CHANGE_EVENTS#, and no namespace id, resource name or answer digest
+# holds one), while in a bucket partition the id's '/' is followed by three. A one-'#'
+# partition's kind is the text before its '#', and no entity id holds a '/' (zae-limiter's
+# identifier rule), so "{id}/ENTITY#{entity}" and "{id}/AUDIT#{entity}" match none of the
+# patterns; an unprefixed pattern ("RESOURCE#*") is anchored at the start, so only a partition of
+# its kind matches it.
 # See docs/decisions/0012-least-privilege-by-partition.md.
 BUCKET_GUARD = "*/*#*#*"
 
@@ -105,6 +120,11 @@ AUDIT_PARTITIONS = _in_every_layout(lambda prefix: schema.audit_pk(ANY_RESOURCE,
 # The record of an idempotent write's answer, "{prefix}IDEMPOTENCY#{digest}" (a SHA-256 in hex).
 IDEMPOTENCY_PARTITIONS = _in_every_layout(
     lambda prefix: schema.idempotency_key("*", prefix)[schema.PARTITION_KEY]["S"]
+)
+# The mark of a resource's last published change event, "{prefix}CHANGE_EVENTS#{name}" (the
+# healer's: resource_registry.change_events).
+CHANGE_MARK_PARTITIONS = _in_every_layout(
+    lambda prefix: schema.published_key(ANY_RESOURCE, prefix)[schema.PARTITION_KEY]["S"]
 )
 # zae-limiter's namespace items and its version record (namespaced tables), "_/SYSTEM#".
 NAMESPACE_PARTITION = (schema.namespace_pk(),)
@@ -218,11 +238,36 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
         # The active namespaces, and that each is still active when its registry changes.
         TableAccess(("dynamodb:Query", "dynamodb:ConditionCheckItem"), NAMESPACE_PARTITION),
     ),
+    # resource_registry.healer: per stream record, the resource's limits and the registry read,
+    # then at most one repair transaction and one change event. A record's namespace comes from
+    # its id's reverse item in "_/SYSTEM#", which LAYOUT_DETECTION's GetItem reaches.
+    routes.HEALER_FUNCTION_ID: (
+        # A resource's limits, read (flat: a Query of its partition; composite: a GetItem of its
+        # config item); ConditionCheckItem: that they are still as read when a repair commits.
+        # Never a write of a limit.
+        TableAccess(
+            ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem"),
+            RESOURCE_PARTITIONS,
+        ),
+        # The registry, read and repaired (a name added or removed).
+        TableAccess(
+            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            SYSTEM_PARTITIONS,
+            excluding=NAMESPACE_PARTITION,
+        ),
+        # On a namespaced table, that the namespace is still active when a repair commits.
+        TableAccess(("dynamodb:ConditionCheckItem",), NAMESPACE_PARTITION),
+        # Who made a change: the audit event whose id the item's write mark holds.
+        TableAccess(("dynamodb:GetItem",), AUDIT_PARTITIONS),
+        # The mark of each resource's last published change event, read and moved forward.
+        TableAccess(("dynamodb:GetItem", "dynamodb:UpdateItem"), CHANGE_MARK_PARTITIONS),
+    ),
 }
 
 
 class RegistryFunctions(Construct):
-    """The API handlers of ``routes.API_ROUTES`` and the backfill handler, over one table."""
+    """The API handlers of ``routes.API_ROUTES``, the backfill handler and (``add_healer``) the
+    stream's healer, over one table."""
 
     def __init__(
         self,
@@ -260,6 +305,30 @@ class RegistryFunctions(Construct):
             memory_size=BACKFILL_MEMORY_MB,
         )
 
+    def add_healer(
+        self, *, stream_arn: str, bus: events.IEventBus, dead_letters: sqs.IQueue
+    ) -> lambda_.Function:
+        """The registry healer, which reads the table's stream (``stream_arn``), publishes change
+        events on ``bus`` and, through its stream mapping, sends what it gives up on to
+        ``dead_letters`` (infra/healer.py wires them)."""
+        return self._add_function(
+            routes.HEALER_FUNCTION_ID,
+            routes.HEALER_HANDLER,
+            TABLE_ACCESS[routes.HEALER_FUNCTION_ID],
+            description="Heals the registries and publishes change events from the table's stream",
+            timeout=HEALER_TIMEOUT,
+            memory_size=HEALER_MEMORY_MB,
+            environment={EVENT_BUS_VARIABLE: bus.event_bus_name},
+            policies={
+                # Lambda's mapping reads the stream with the function's role.
+                "Stream": _policy(STREAM_READ_ACTIONS, stream_arn),
+                "Events": _policy(["events:PutEvents"], bus.event_bus_arn),
+                # The mapping's on-failure destination: where it sends the stream positions of
+                # the records it gave up on, also with the function's role.
+                "DeadLetters": _policy(["sqs:SendMessage"], dead_letters.queue_arn),
+            },
+        )
+
     def _add_function(
         self,
         function_id: str,
@@ -269,8 +338,11 @@ class RegistryFunctions(Construct):
         description: str,
         timeout: Duration = API_TIMEOUT,
         memory_size: int = API_MEMORY_MB,
+        environment: Mapping[str, str] | None = None,
+        policies: Mapping[str, iam.PolicyDocument] | None = None,
     ) -> lambda_.Function:
-        """A traced arm64 function with its own log group and a role holding only ``grants``."""
+        """A traced arm64 function with its own log group and a role holding only ``grants``
+        (and ``policies``, on what it reaches besides the table)."""
         log_group = logs.LogGroup(
             self,
             f"{function_id}Logs",
@@ -295,6 +367,7 @@ class RegistryFunctions(Construct):
                     ["logs:CreateLogStream", "logs:PutLogEvents"], log_group.log_group_arn
                 ),
                 "Tracing": _policy(TRACING_ACTIONS, "*"),
+                **(policies or {}),
             },
         )
         function = lambda_.Function(
@@ -319,6 +392,7 @@ class RegistryFunctions(Construct):
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 **self._layout_environment,
+                **(environment or {}),
             },
         )
         acknowledge(

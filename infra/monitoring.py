@@ -1,8 +1,10 @@
-"""Alarms that notify an SNS topic, and a dashboard, over the API, functions, table and backfill.
+"""Alarms that notify an SNS topic, and a dashboard, over the API, functions, table, backfill
+and healer.
 
-Hand-written rather than cdk-monitoring-constructs: the stack has five functions, one API, one
-table and one state machine, each alarm needs its own reason in its description, and the drift
-metric is the service's own; a small table of alarms says all that without another jsii package.
+Hand-written rather than cdk-monitoring-constructs: the stack has eight functions, one API, one
+table, one state machine and one stream mapping, each alarm needs its own reason in its
+description, and the drift metric is the service's own; a small table of alarms says all that
+without another jsii package.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.healer import StreamHealer
 from resource_registry.observability import (
     DRIFT_METRIC,
     DRIFT_MODE_DIMENSION,
@@ -32,6 +35,9 @@ from resource_registry.observability import (
 PERIOD = Duration.minutes(5)
 # The scheduled check runs once a day; an hour keeps its drift in view long enough to be seen.
 DRIFT_PERIOD = Duration.hours(1)
+# The healer keeps registries right within seconds (docs/contract.md section 5): a minute behind
+# the stream is a healer that fails, is throttled or cannot keep up.
+HEALER_LAG_MS = 60_000
 DASHBOARD_WIDTH = 24
 
 
@@ -58,6 +64,7 @@ class RegistryMonitoring(Construct):
         functions: Mapping[str, lambda_.IFunction],
         table: dynamodb.ITable,
         state_machine: sfn.IStateMachine,
+        healer: StreamHealer,
     ) -> None:
         super().__init__(scope, construct_id)
         # CloudWatch cannot publish to a topic under the AWS-managed SNS key: it needs its own key.
@@ -79,10 +86,14 @@ class RegistryMonitoring(Construct):
         self.alarms = [
             self._add_alarm(spec)
             for spec in alarm_specs(
-                stage=stage, functions=functions, table=table, state_machine=state_machine
+                stage=stage,
+                functions=functions,
+                table=table,
+                state_machine=state_machine,
+                healer=healer,
             )
         ]
-        self.dashboard = self._add_dashboard(stage, functions, table)
+        self.dashboard = self._add_dashboard(stage, functions, table, healer)
 
     def _add_alarm(self, spec: AlarmSpec) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
@@ -104,6 +115,7 @@ class RegistryMonitoring(Construct):
         stage: apigw.Stage,
         functions: Mapping[str, lambda_.IFunction],
         table: dynamodb.ITable,
+        healer: StreamHealer,
     ) -> cloudwatch.Dashboard:
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=SERVICE_NAME)
         half = DASHBOARD_WIDTH // 2
@@ -144,6 +156,18 @@ class RegistryMonitoring(Construct):
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
+                title="Healer: age of the last record read (ms)",
+                left=[healer_lag_metric(healer)],
+                width=half,
+            ),
+            cloudwatch.GraphWidget(
+                title="Healer: batches given up on (dead letters)",
+                left=[dead_letters_metric(healer)],
+                width=half,
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
                 title="Registry drift found by verify (names)", left=[self.drift], width=half
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=half),
@@ -162,12 +186,25 @@ def drift_metric() -> cloudwatch.Metric:
     )
 
 
+def healer_lag_metric(healer: StreamHealer) -> cloudwatch.IMetric:
+    """How far behind the stream the healer reads: the age of the last record of a batch."""
+    return healer.function.metric("IteratorAge", statistic="Maximum", period=PERIOD)
+
+
+def dead_letters_metric(healer: StreamHealer) -> cloudwatch.IMetric:
+    """The healer's dead letters waiting: one per batch of records it gave up on."""
+    return healer.dead_letters.metric_approximate_number_of_messages_visible(
+        statistic="Maximum", period=PERIOD
+    )
+
+
 def alarm_specs(
     *,
     stage: apigw.Stage,
     functions: Mapping[str, lambda_.IFunction],
     table: dynamodb.ITable,
     state_machine: sfn.IStateMachine,
+    healer: StreamHealer,
 ) -> list[AlarmSpec]:
     """Every alarm of the service, with the reason it exists."""
     specs = [
@@ -185,7 +222,7 @@ def alarm_specs(
                 function.metric_errors(statistic="Sum", period=PERIOD),
                 f"The {function_id} function failed an invocation (an unhandled exception, a "
                 "timeout or running out of memory); for the API that is a 5xx to a caller, for "
-                "the backfill an aborted run.",
+                "the backfill an aborted run, for the healer a stream batch given again.",
             ),
             AlarmSpec(
                 f"{function_id}Throttles",
@@ -227,6 +264,22 @@ def alarm_specs(
             "A verify run found names in drift: the registry item disagrees with the resources "
             "that have defaults, from a writer that bypassed the API (zae-limiter's own writes are "
             "not atomic). Run `make backfill` and/or `make prune` against the table to repair it.",
+        ),
+        AlarmSpec(
+            "HealerDeadLetters",
+            dead_letters_metric(healer),
+            "The healer gave up on stream records (retries or record age exhausted) and sent "
+            "their shard and sequence numbers to its dead-letter queue: those changes were "
+            "neither healed nor published. Run `make verify`, then `make backfill` and/or "
+            "`make prune`, and read the messages before they expire (14 days).",
+        ),
+        AlarmSpec(
+            "HealerIteratorAge",
+            healer_lag_metric(healer),
+            "The healer read a record over a minute after it reached the table's stream: it "
+            "fails, is throttled or cannot keep up, so registries and change events lag behind "
+            "the table (the contract says within seconds). See HealerErrors and its logs.",
+            threshold=HEALER_LAG_MS,
         ),
     ]
     return specs

@@ -1,4 +1,5 @@
-"""The stack: composes the table, layers, functions, API, fan-out, monitoring and drift check."""
+"""The stack: composes the table, layers, functions, API, fan-out, healer, monitoring and drift
+check."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from infra.backfill_fanout import BackfillFanOut
 from infra.context import ContextError
 from infra.drift_check import DriftCheck, drift_check_schedule
 from infra.functions import RegistryFunctions
+from infra.healer import StreamHealer, use_default_bus
 from infra.lambda_assets import build_assets
 from infra.layers import FunctionLayers
 from infra.monitoring import RegistryMonitoring
-from infra.table import RegistryTable
+from infra.table import RegistryTable, existing_table_stream_arn
 from resource_registry.layouts import LAYOUTS
 
 STACK_NAME = "ResourceRegistry"
@@ -34,7 +36,14 @@ class ResourceRegistryStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        table = RegistryTable(self, "Registry", existing_table_name=existing_table_name(self)).table
+        adopted = existing_table_name(self)
+        registry = RegistryTable(
+            self,
+            "Registry",
+            existing_table_name=adopted,
+            existing_stream_arn=existing_table_stream_arn(self, adopted),
+        )
+        table = registry.table
         assets = build_assets()
         layers = FunctionLayers(self, "Layers", code_dir=assets.layer)
         functions = RegistryFunctions(
@@ -47,13 +56,25 @@ class ResourceRegistryStack(Stack):
         )
         api = RegistryApi(self, "Api", functions=functions.by_id)
         fan_out = BackfillFanOut(self, "BackfillFanOut", backfill=functions.backfill)
+        healer = StreamHealer(
+            self,
+            "Healer",
+            functions=functions,
+            stream_arn=registry.stream_arn,
+            default_bus=use_default_bus(self),
+        )
         monitoring = RegistryMonitoring(
             self,
             "Monitoring",
             stage=api.rest_api.deployment_stage,
-            functions={**functions.by_id, routes.BACKFILL_FUNCTION_ID: functions.backfill},
+            functions={
+                **functions.by_id,
+                routes.BACKFILL_FUNCTION_ID: functions.backfill,
+                routes.HEALER_FUNCTION_ID: healer.function,
+            },
             table=table,
             state_machine=fan_out.state_machine,
+            healer=healer,
         )
         schedule = drift_check_schedule(self)
         if schedule is not None:
@@ -82,6 +103,18 @@ class ResourceRegistryStack(Stack):
             "BackfillStateMachineArn",
             value=fan_out.state_machine.state_machine_arn,
             description='Start with {"mode": ..., "total_segments": N} to run every segment',
+        )
+        CfnOutput(
+            self,
+            "EventBusArn",
+            value=healer.bus.event_bus_arn,
+            description="The bus of the change events (source resource-registry); add rules here",
+        )
+        CfnOutput(
+            self,
+            "HealerDeadLetterQueueUrl",
+            value=healer.dead_letters.queue_url,
+            description="Where the healer's stream mapping names the batches it gave up on",
         )
         CfnOutput(
             self,
@@ -120,8 +153,9 @@ def table_layout(scope: Construct) -> str | None:
 def create_stack(app: App) -> ResourceRegistryStack:
     """The service's stack in ``app``; ContextError, before anything is built, for a context
     value it cannot use."""
-    for check in (existing_table_name, table_layout, drift_check_schedule):
+    for check in (existing_table_name, table_layout, drift_check_schedule, use_default_bus):
         check(app)
+    existing_table_stream_arn(app, existing_table_name(app))
     return ResourceRegistryStack(
         app, STACK_NAME, description="Resource registry service: table, functions and REST API"
     )

@@ -28,7 +28,10 @@ from resource_registry import schema
 # The function id each handler module belongs to, from the one route table.
 FUNCTION_OF_MODULE = {
     route.handler.rsplit(".", 1)[0]: route.function_id for route in routes.API_ROUTES
-} | {routes.BACKFILL_HANDLER.rsplit(".", 1)[0]: routes.BACKFILL_FUNCTION_ID}
+} | {
+    routes.BACKFILL_HANDLER.rsplit(".", 1)[0]: routes.BACKFILL_FUNCTION_ID,
+    routes.HEALER_HANDLER.rsplit(".", 1)[0]: routes.HEALER_FUNCTION_ID,
+}
 PARTITION_KEY = schema.table_key_definition()["KeySchema"][0]["AttributeName"]
 # Each item of a transaction is authorised as the single-item action it performs.
 TRANSACT_ITEM_ACTIONS = {

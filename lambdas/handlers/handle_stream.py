@@ -14,12 +14,10 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from resource_registry import service
-from resource_registry.change_events import EventBridgePublisher
+from resource_registry.change_events import EVENT_BUS_VARIABLE, EventBridgePublisher
 from resource_registry.clients import MissingSettingError
 from resource_registry.healer import RegistryHealer
 from resource_registry.observability import logger, metrics, tracer
-
-EVENT_BUS_VARIABLE = "EVENT_BUS_NAME"
 
 
 @cache

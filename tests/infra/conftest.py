@@ -27,7 +27,8 @@ SYNTH_CACHE_DIR = PROJECT_ROOT / "build" / "synthesized-templates"
 SYNTHESIS_INPUTS = ("cdk.json", "constraints.txt", "requirements.txt", "tests/infra/conftest.py")
 # The handler string of every function, by function id: how a test finds a function in a template.
 HANDLERS = {route.function_id: route.handler for route in routes.API_ROUTES} | {
-    routes.BACKFILL_FUNCTION_ID: routes.BACKFILL_HANDLER
+    routes.BACKFILL_FUNCTION_ID: routes.BACKFILL_HANDLER,
+    routes.HEALER_FUNCTION_ID: routes.HEALER_HANDLER,
 }
 
 

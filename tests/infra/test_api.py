@@ -249,6 +249,8 @@ def test_outputs_name_the_url_the_table_and_the_backfill_function(
         "TableName",
         "BackfillFunctionName",
         "BackfillStateMachineArn",
+        "EventBusArn",
+        "HealerDeadLetterQueueUrl",
         "AlarmTopicArn",
     }
     assert outputs["TableName"]["Value"] == {"Ref": table_id}

@@ -74,6 +74,20 @@ def test_an_unacknowledged_finding_fails_the_synth(tmp_path: Path) -> None:
             "error: context existingTableName='a' is not a DynamoDB table name: use 3 to 255 "
             "letters, digits, '_', '.' or '-', or leave it out for a new table",
         ),
+        (
+            {"existingTableName": "limits"},
+            "error: context existingTableStreamArn is needed for existing table 'limits': the "
+            "healer reads its stream, which the stack cannot enable on a table it does not own; "
+            "if it has none, run `aws dynamodb update-table --table-name limits "
+            "--stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES`, then "
+            "pass -c existingTableStreamArn=ARN with the ARN that `aws dynamodb describe-table "
+            "--table-name limits --query Table.LatestStreamArn --output text` prints",
+        ),
+        (
+            {"eventBus": "mine"},
+            "error: context eventBus='mine' is not a bus the stack can publish on: use 'default' "
+            "for the account's default bus, or leave it out for the stack's own",
+        ),
     ],
 )
 def test_a_bad_context_value_is_one_line_and_no_traceback(

@@ -10,6 +10,7 @@ from handlers import routes
 from infra.lambda_assets import LAMBDA_PYTHON
 from infra.layers import POWERTOOLS_PACKAGE, RUNTIME
 from infra.sources import pinned_version
+from resource_registry.change_events import EVENT_BUS_VARIABLE
 from resource_registry.clients import TABLE_NAME_VARIABLE
 from resource_registry.observability import METRICS_NAMESPACE, SERVICE_NAME
 from tests.infra.conftest import HANDLERS, Synthesized, synthesize
@@ -71,11 +72,16 @@ def test_function_environment_names_table_and_powertools_settings(
     synthesized: Synthesized, function_id: str
 ) -> None:
     (table_id,) = synthesized.of_type("AWS::DynamoDB::Table")
-    assert synthesized.function(function_id)["Environment"]["Variables"] == {
+    expected = {
         TABLE_NAME_VARIABLE: {"Ref": table_id},
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
     }
+    if function_id == routes.HEALER_FUNCTION_ID:
+        # The bus its change events go to (the stack's own: its name).
+        (bus_id,) = synthesized.of_type("AWS::Events::EventBus")
+        expected[EVENT_BUS_VARIABLE] = {"Ref": bus_id}
+    assert synthesized.function(function_id)["Environment"]["Variables"] == expected
 
 
 @pytest.mark.parametrize("function_id", API_FUNCTION_IDS)
@@ -87,6 +93,11 @@ def test_api_function_answers_within_api_gateway_timeout(
 
 def test_backfill_may_run_for_fifteen_minutes(synthesized: Synthesized) -> None:
     assert synthesized.function(routes.BACKFILL_FUNCTION_ID)["Timeout"] == 15 * 60
+
+
+def test_healer_handles_a_batch_within_a_minute(synthesized: Synthesized) -> None:
+    healer = synthesized.function(routes.HEALER_FUNCTION_ID)
+    assert (healer["Timeout"], healer["MemorySize"]) == (60, 256)
 
 
 def test_shared_layer_is_built_for_the_functions_platform(synthesized: Synthesized) -> None:

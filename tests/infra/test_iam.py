@@ -32,6 +32,9 @@ ANSWERS = tuple(
     schema.idempotency_key("*", prefix)[schema.PARTITION_KEY]["S"] for prefix in ("", ANY_NAMESPACE)
 )
 NAMESPACES = (schema.namespace_pk(),)
+CHANGE_MARKS = tuple(
+    schema.published_key("*", prefix)[schema.PARTITION_KEY]["S"] for prefix in ("", ANY_NAMESPACE)
+)
 # What every function reads at a cold start to tell the layout, and to resolve a namespace.
 DETECTION = (schema.namespace_pk(), schema.system_pk(), schema.resource_pk("*"))
 # Conditions also refuse partitions where a '/' is followed by two '#' (zae-limiter's buckets).
@@ -81,10 +84,24 @@ EXPECTED_GRANTS: dict[str, set[Grant]] = {
     | on(RESOURCES, "Query", "GetItem", "ConditionCheckItem", bucket_guard=False)
     | on(SYSTEM, "GetItem", "UpdateItem", excluding=NAMESPACES)
     | on(NAMESPACES, "Query", "ConditionCheckItem"),
+    # Reads and checks a resource's limits, never writes them; repairs the registry; reads who
+    # made a change and moves its own marks of published change events.
+    routes.HEALER_FUNCTION_ID: EVERY_FUNCTION
+    | on(RESOURCES, "Query", "GetItem", "ConditionCheckItem")
+    | on(SYSTEM, "GetItem", "UpdateItem", excluding=NAMESPACES)
+    | on(NAMESPACES, "ConditionCheckItem")
+    | on(AUDIT, "GetItem")
+    | on(CHANGE_MARKS, "GetItem", "UpdateItem"),
 }
 GSI4_ONLY = ["dynamodb:Query"]
 TRACING_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+STREAM_ACTIONS = {
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+}
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +120,19 @@ def table_actions(statements: list[dict[str, Any]]) -> set[str]:
     }
 
 
+def on_the_stream(statement: dict[str, Any]) -> bool:
+    """Whether the statement's one resource is the table's stream (what the healer reads)."""
+    resources = as_list(statement["Resource"])
+    return len(resources) == 1 and str(resources[0]).endswith("'StreamArn']}")
+
+
 def grants(statements: list[dict[str, Any]]) -> set[Grant]:
-    """Each DynamoDB action the statements allow, with the partitions its condition names."""
+    """Each DynamoDB action the statements allow on the table, with the partitions its condition
+    names."""
     found: set[Grant] = set()
     for statement in statements:
+        if on_the_stream(statement):
+            continue
         condition = statement.get("Condition")
         reached: frozenset[str] | None = None
         excluded: frozenset[str] = frozenset()
@@ -156,6 +182,12 @@ def test_table_actions_apply_to_this_table_only(synthesized: Synthesized, functi
     for statement in role_statements(synthesized, function_id):
         if not table_actions([statement]):
             continue
+        if on_the_stream(statement):
+            # The healer's stream mapping reads the stream with its role, and nothing else may.
+            assert function_id == routes.HEALER_FUNCTION_ID
+            assert set(as_list(statement["Action"])) == STREAM_ACTIONS
+            assert "Condition" not in statement
+            continue
         resources = as_list(statement["Resource"])
         if resources != [table_arn(synthesized)]:
             # The only other resource: the backfill may Query zae-limiter's GSI4, and nothing else.
@@ -166,8 +198,21 @@ def test_table_actions_apply_to_this_table_only(synthesized: Synthesized, functi
             assert "NotResource" not in statement
 
 
+def healer_extras(synthesized: Synthesized) -> set[tuple[str, str]]:
+    """What the healer's role allows besides the table, its logs and X-Ray: reading the table's
+    stream, putting events on its bus, sending its dead letters."""
+    (table_id,) = synthesized.of_type("AWS::DynamoDB::Table")
+    (bus_id,) = synthesized.of_type("AWS::Events::EventBus")
+    (queue_id,) = synthesized.of_type("AWS::SQS::Queue")
+    stream = {"Fn::GetAtt": [table_id, "StreamArn"]}
+    return {(action, str(stream)) for action in STREAM_ACTIONS} | {
+        ("events:PutEvents", str({"Fn::GetAtt": [bus_id, "Arn"]})),
+        ("sqs:SendMessage", str({"Fn::GetAtt": [queue_id, "Arn"]})),
+    }
+
+
 @pytest.mark.parametrize("function_id", sorted(EXPECTED_GRANTS))
-def test_role_holds_only_logs_and_tracing_besides_the_table(
+def test_role_holds_only_logs_and_tracing_and_the_healers_needs_besides_the_table(
     synthesized: Synthesized, function_id: str
 ) -> None:
     function = synthesized.function(function_id)
@@ -175,12 +220,15 @@ def test_role_holds_only_logs_and_tracing_besides_the_table(
     other = {
         (action, str(statement["Resource"]))
         for statement in role_statements(synthesized, function_id)
-        if not table_actions([statement])
+        if not table_actions([statement]) or on_the_stream(statement)
         for action in as_list(statement["Action"])
     }
-    assert other == {(action, str(log_group_arn)) for action in LOG_ACTIONS} | {
+    expected = {(action, str(log_group_arn)) for action in LOG_ACTIONS} | {
         (action, "*") for action in TRACING_ACTIONS
     }
+    if function_id == routes.HEALER_FUNCTION_ID:
+        expected |= healer_extras(synthesized)
+    assert other == expected
 
 
 @pytest.mark.parametrize("function_id", sorted(EXPECTED_GRANTS))

@@ -34,6 +34,7 @@ NOT_OURS = {
     "a bucket of resource 'openai/RESOURCE'": f"{NSID}/BUCKET#user-1#openai/RESOURCE#0",
     "a bucket of resource 'x/SYSTEM'": f"{NSID}/BUCKET#user-1#x/SYSTEM#3",
     "a bucket of resource 'x/AUDIT'": f"{NSID}/BUCKET#user-1#x/AUDIT#0",
+    "a bucket of resource 'x/CHANGE_EVENTS'": f"{NSID}/BUCKET#user-1#x/CHANGE_EVENTS#0",
     "an entity's audit events (namespaced)": f"{NSID}/AUDIT#user-1",
     "an entity's audit events (flat, composite)": "AUDIT#user-1",
     "the system's audit events": f"{NSID}/AUDIT#$SYSTEM",
@@ -62,12 +63,14 @@ MUST_ALLOW = {
     routes.SET_DEFAULTS.function_id: ("Put", schema.resource_pk("openai/gpt-4", f"{NSID}/")),
     routes.DELETE_DEFAULTS.function_id: ("Delete", schema.resource_pk("openai/gpt-4")),
     routes.BACKFILL_FUNCTION_ID: ("Update", schema.system_pk(f"{NSID}/")),
+    routes.HEALER_FUNCTION_ID: ("Update", schema.system_pk(f"{NSID}/")),
 }
 # The functions that check, in their transactions, that a namespace is still active.
 CHECK_NAMESPACES = {
     routes.SET_DEFAULTS.function_id,
     routes.DELETE_DEFAULTS.function_id,
     routes.BACKFILL_FUNCTION_ID,
+    routes.HEALER_FUNCTION_ID,
 }
 
 
@@ -200,3 +203,31 @@ def test_a_write_reaches_every_partition_a_valid_name_has_in_every_layout(
         for kind in kinds:
             for request in requests(kind, partition):
                 assert role_allows(routes.SET_DEFAULTS.function_id, *request), (kind, partition)
+
+
+@given(
+    resource=st.from_regex(RESOURCE_NAME_PATTERN, fullmatch=True),
+    namespace_id=NAMESPACE_IDS,
+    namespaced=st.booleans(),
+)
+def test_the_healer_reaches_what_it_heals_and_publishes_and_never_writes_a_limit(
+    resource: str, namespace_id: str, namespaced: bool
+) -> None:
+    prefix = schema.namespace_prefix(namespace_id if namespaced else None)
+    resources = schema.resource_pk(resource, prefix)
+    marks = schema.published_key(resource, prefix)[schema.PARTITION_KEY]["S"]
+    reaches = {
+        resources: ("Get", "Query", "ConditionCheck"),
+        schema.system_pk(prefix): ("Get", "Update"),
+        schema.audit_pk(resource, prefix): ("Get",),
+        marks: ("Get", "Update"),
+    }
+    for partition, kinds in reaches.items():
+        # The bucket guard holds because none of these has more than one '#'.
+        assert partition.count("#") == 1, partition
+        for kind in kinds:
+            (request, *_) = requests(kind, partition)
+            assert role_allows(routes.HEALER_FUNCTION_ID, *request), (kind, partition)
+    for kind in ("Put", "Update", "Delete"):
+        for request in requests(kind, resources):
+            assert not role_allows(routes.HEALER_FUNCTION_ID, *request), (kind, resources)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from handlers import routes
 from tests.infra.conftest import HANDLERS, Synthesized, synthesize
 
 # Every alarm the service has; a new one fails this test until it is added here on purpose.
@@ -17,7 +18,11 @@ EXPECTED_ALARMS = {
     "TableWriteThrottles",
     "BackfillExecutionsFailed",
     "RegistryDrift",
+    "HealerDeadLetters",
+    "HealerIteratorAge",
 }
+# Every alarm fires on a metric of at least 1 in a period, but the healer's lag, in milliseconds.
+THRESHOLDS = {"HealerIteratorAge": 60_000}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +62,7 @@ def test_every_alarm_notifies_the_topic_and_says_why(synthesized: Synthesized) -
         assert len(alarm["AlarmDescription"]) > 80, name
         assert alarm["TreatMissingData"] == "notBreaching", name
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", name
-        assert alarm["Threshold"] == 1, name
+        assert alarm["Threshold"] == THRESHOLDS.get(name, 1), name
 
 
 @pytest.mark.parametrize("function_id", sorted(HANDLERS))
@@ -111,6 +116,26 @@ def test_drift_alarm_watches_what_verify_runs_publish(synthesized: Synthesized) 
     assert (alarm["Namespace"], alarm["MetricName"]) == ("ResourceRegistry", "RegistryDrift")
     assert dimensions(alarm) == {"service": "resource-registry", "mode": "verify"}
     assert alarm["Statistic"] == "Sum"
+
+
+def test_a_dead_letter_of_the_healer_raises_an_alarm(synthesized: Synthesized) -> None:
+    alarm = alarms(synthesized)["HealerDeadLetters"]
+    (queue_id,) = synthesized.of_type("AWS::SQS::Queue")
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    assert dimensions(alarm) == {"QueueName": {"Fn::GetAtt": [queue_id, "QueueName"]}}
+    assert alarm["Statistic"] == "Maximum"
+
+
+def test_a_healer_a_minute_behind_the_stream_raises_an_alarm(synthesized: Synthesized) -> None:
+    alarm = alarms(synthesized)["HealerIteratorAge"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "IteratorAge")
+    assert dimensions(alarm) == {
+        "FunctionName": {"Ref": synthesized.function_logical_id(routes.HEALER_FUNCTION_ID)}
+    }
+    assert (alarm["Statistic"], alarm["Threshold"]) == ("Maximum", 60_000)
 
 
 def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(synthesized: Synthesized) -> None:
@@ -194,6 +219,8 @@ def test_dashboard_shows_latency_errors_durations_capacity_and_drift(
         ("AWS/DynamoDB", "ConsumedReadCapacityUnits"),
         ("AWS/DynamoDB", "ConsumedWriteCapacityUnits"),
         ("ResourceRegistry", "RegistryDrift"),
+        ("AWS/Lambda", "IteratorAge"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
     } <= metrics
     durations = [
         metric

@@ -19,6 +19,7 @@ EXPECTED_ACKNOWLEDGMENTS = {
     "AmazonAPIGatewayPushToCloudWatchLogs]",
     "AwsSolutions-APIG3",
     "AwsSolutions-COG4",
+    "AwsSolutions-SQS3",
 }
 
 

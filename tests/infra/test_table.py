@@ -57,3 +57,8 @@ def test_audit_events_expire_on_their_ttl(synthesized: Synthesized) -> None:
         "AttributeName": schema.ATTR_TTL,
         "Enabled": True,
     }
+
+
+def test_table_streams_new_and_old_images_for_the_healer(synthesized: Synthesized) -> None:
+    (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
+    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}

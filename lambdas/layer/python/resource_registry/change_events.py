@@ -20,6 +20,8 @@ from resource_registry.records import Record
 if TYPE_CHECKING:
     from resource_registry.table import Table
 
+# The healer function's setting: the name (or ARN) of the bus its change events go to.
+EVENT_BUS_VARIABLE = "EVENT_BUS_NAME"
 SOURCE = "resource-registry"
 DETAIL_TYPE = "Resource defaults changed"
 # Who made a change: this service (its API), or any other writer (zae-limiter, a console edit).
