@@ -242,25 +242,26 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
     # then at most one repair transaction and one change event. A record's namespace comes from
     # its id's reverse item in "_/SYSTEM#", which LAYOUT_DETECTION's GetItem reaches.
     routes.HEALER_FUNCTION_ID: (
-        # A resource's limits, read (flat: a Query of its partition; composite: a GetItem of its
-        # config item); ConditionCheckItem: that they are still as read when a repair commits.
+        # A resource's limits, read (flat: a Query of its partition; composite: its config item,
+        # in the one BatchGetItem that also reads the registry, the change mark and the audit
+        # event); ConditionCheckItem: that they are still as read when a repair commits.
         # Never a write of a limit.
         TableAccess(
-            ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem"),
+            ("dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"),
             RESOURCE_PARTITIONS,
         ),
         # The registry, read and repaired (a name added or removed).
         TableAccess(
-            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            ("dynamodb:BatchGetItem", "dynamodb:UpdateItem"),
             SYSTEM_PARTITIONS,
             excluding=NAMESPACE_PARTITION,
         ),
         # On a namespaced table, that the namespace is still active when a repair commits.
         TableAccess(("dynamodb:ConditionCheckItem",), NAMESPACE_PARTITION),
         # Who made a change: the audit event whose id the item's write mark holds.
-        TableAccess(("dynamodb:GetItem",), AUDIT_PARTITIONS),
+        TableAccess(("dynamodb:BatchGetItem",), AUDIT_PARTITIONS),
         # The mark of each resource's last published change event, read and moved forward.
-        TableAccess(("dynamodb:GetItem", "dynamodb:UpdateItem"), CHANGE_MARK_PARTITIONS),
+        TableAccess(("dynamodb:BatchGetItem", "dynamodb:UpdateItem"), CHANGE_MARK_PARTITIONS),
     ),
 }
 

@@ -2,7 +2,8 @@
 
 DynamoDB Local and moto do not enforce IAM, so a handler could call what its role in the stack
 denies and every test would still pass. This plugin records, for each test, the DynamoDB requests
-made while a handler module (any of handlers.routes') is on the calling thread's stack, turns each
+made while a handler module (any of handlers.routes') is on the calling thread's stack, or on the
+stack that submitted the work to a thread pool (the healer reads and repairs in a pool), turns each
 into the IAM actions DynamoDB authorises it by (a transaction per item, with the item's partition
 key), and fails the test at teardown when the function's role in the synthesized template allows
 one of them nowhere: by action, resource (the table or one index) and the statement's
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -76,8 +79,16 @@ class Recorder:
             self.calls.append(Call(function_id, model.name, accesses(model.name, params)))
 
 
+# The function that submitted what a pool's thread is running: its stack is not that thread's.
+SUBMITTED = threading.local()
+
+
 def calling_function() -> str | None:
-    """The function whose handler module is on this thread's stack, if any."""
+    """The function whose handler module is on this thread's stack (or on the stack that gave
+    this thread its work), if any."""
+    submitted: str | None = getattr(SUBMITTED, "function_id", None)
+    if submitted is not None:
+        return submitted
     frame = sys._getframe(1)
     while frame is not None:
         function_id = FUNCTION_OF_MODULE.get(frame.f_globals.get("__name__", ""))
@@ -246,6 +257,26 @@ def violations(calls: list[Call]) -> list[str]:
 
 
 RECORDER = Recorder()
+_submit = ThreadPoolExecutor.submit
+
+
+def _submit_on_behalf(
+    pool: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> Future[Any]:
+    function_id = calling_function()
+
+    def run() -> Any:
+        SUBMITTED.function_id = function_id
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            SUBMITTED.function_id = None
+
+    return _submit(pool, run)
+
+
+# A pool's work is charged to the function that submitted it (map submits too).
+ThreadPoolExecutor.submit = _submit_on_behalf  # type: ignore[method-assign]
 # Every botocore session made from now on calls the recorder; handlers' clients included.
 botocore_handlers.BUILTIN_HANDLERS.append(
     ("before-parameter-build.dynamodb", RECORDER.before_parameter_build)

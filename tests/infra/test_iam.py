@@ -87,11 +87,11 @@ EXPECTED_GRANTS: dict[str, set[Grant]] = {
     # Reads and checks a resource's limits, never writes them; repairs the registry; reads who
     # made a change and moves its own marks of published change events.
     routes.HEALER_FUNCTION_ID: EVERY_FUNCTION
-    | on(RESOURCES, "Query", "GetItem", "ConditionCheckItem")
-    | on(SYSTEM, "GetItem", "UpdateItem", excluding=NAMESPACES)
+    | on(RESOURCES, "Query", "BatchGetItem", "ConditionCheckItem")
+    | on(SYSTEM, "BatchGetItem", "UpdateItem", excluding=NAMESPACES)
     | on(NAMESPACES, "ConditionCheckItem")
-    | on(AUDIT, "GetItem")
-    | on(CHANGE_MARKS, "GetItem", "UpdateItem"),
+    | on(AUDIT, "BatchGetItem")
+    | on(CHANGE_MARKS, "BatchGetItem", "UpdateItem"),
 }
 GSI4_ONLY = ["dynamodb:Query"]
 TRACING_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
