@@ -276,7 +276,7 @@ def _submit_on_behalf(
 
 
 # A pool's work is charged to the function that submitted it (map submits too).
-ThreadPoolExecutor.submit = _submit_on_behalf  # type: ignore[method-assign]
+ThreadPoolExecutor.submit = _submit_on_behalf  # type: ignore[method-assign,assignment]
 # Every botocore session made from now on calls the recorder; handlers' clients included.
 botocore_handlers.BUILTIN_HANDLERS.append(
     ("before-parameter-build.dynamodb", RECORDER.before_parameter_build)
