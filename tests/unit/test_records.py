@@ -16,8 +16,15 @@ from resource_registry.audit import AuditEvent, HistoryPage
 from resource_registry.backfill.request import BackfillRequest, Mode
 from resource_registry.backfill.summary import BackfillSummary, Drift, NamespaceTally, Tally
 from resource_registry.change_events import ChangeEvent
+from resource_registry.effective import EffectiveLimits, Reach
 from resource_registry.idempotency import IdempotentRequest, RecordedAnswer
-from resource_registry.layouts.base import StoredResource, StreamTarget
+from resource_registry.layouts.base import (
+    ConfigKeys,
+    ConfigLevel,
+    ConfiguredLimit,
+    StoredResource,
+    StreamTarget,
+)
 from resource_registry.model import Limit, Namespace, NoneMatch, Precondition, ResourceDefaults
 from resource_registry.records import FrozenRecordError, MutableRecord, Record
 from resource_registry.retry import RetryPolicy
@@ -45,6 +52,11 @@ RECORDS: tuple[type[Record], ...] = (
     RecordedAnswer,
     StreamTarget,
     ChangeEvent,
+    ConfiguredLimit,
+    ConfigLevel,
+    ConfigKeys,
+    EffectiveLimits,
+    Reach,
 )
 
 
