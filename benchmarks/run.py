@@ -18,6 +18,7 @@ from benchmarks import (
     cold_start,
     concurrency,
     contention,
+    effective,
     handler_overhead,
     layouts,
     list_cost,
@@ -66,6 +67,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
         sections += _table_benchmarks(local, sizes, progress)
         progress("zae-limiter layouts")
         sections.append(layouts.run(local, options.quick, progress))
+        sections.append(effective.run(local, options.quick, progress))
     sections.sort(key=lambda section: section.number)
     print(text_table(sections))
     _print_verdict(sections)

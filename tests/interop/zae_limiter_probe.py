@@ -352,7 +352,7 @@ async def op_resolve(session: Session, request: dict[str, Any]) -> Any:
 
 async def op_time_resolve(session: Session, request: dict[str, Any]) -> Any:
     """Milliseconds of each of ``count`` resolutions (resolve_limits then resolve_access, both
-    uncached), after ``warmup`` untimed ones, and the DynamoDB calls one makes.
+    uncached), after ``warmup`` untimed ones, and the DynamoDB calls and read units one costs.
 
     For benchmarks: the config cache is emptied before each, outside the timing, so every
     resolution reads DynamoDB as the effective view does.
@@ -364,19 +364,34 @@ async def op_time_resolve(session: Session, request: dict[str, Any]) -> Any:
     warmup = request.get("warmup", 0)
     timings: list[float] = []
     calls: list[str] = []
+    read_units: list[float] = []
+
+    def ask_for_capacity(params: dict[str, Any], **_: Any) -> None:
+        params.setdefault("ReturnConsumedCapacity", "TOTAL")
+
+    def add_capacity(parsed: dict[str, Any], **_: Any) -> None:
+        consumed = parsed.get("ConsumedCapacity", [])
+        entries = consumed if isinstance(consumed, list) else [consumed]
+        read_units.extend(entry.get("CapacityUnits", 0.0) for entry in entries)
+
     for index in range(warmup + request["count"]):
         if index == warmup:
             client = await repository._get_client()
-            client.meta.events.register(
-                "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
-            )
+            events = client.meta.events
+            events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+            events.register("provide-client-params.dynamodb.BatchGetItem", ask_for_capacity)
+            events.register("after-call.dynamodb.BatchGetItem", add_capacity)
         await repository.invalidate_config_cache()
         start = time.perf_counter()
         await repository.resolve_limits(entity, resource)
         await repository.resolve_access(entity, resource)
         if index >= warmup:
             timings.append((time.perf_counter() - start) * 1000)
-    return {"timings_ms": timings, "calls_per_resolution": len(calls) / request["count"]}
+    return {
+        "timings_ms": timings,
+        "calls_per_resolution": len(calls) / request["count"],
+        "read_units_per_resolution": sum(read_units) / request["count"],
+    }
 
 
 async def op_set_resource_defaults(session: Session, request: dict[str, Any]) -> Any:
