@@ -218,10 +218,10 @@ def effective_text(effective: Effective) -> str:
         )
     disabled, cascade = body["disabled"], body["cascade"]
     lines.append(f"disabled: {_flag(disabled['value'])} ({_decided(disabled['level'])})")
-    cascade_value = "not set (the entity's own cascade flag decides)"
-    if cascade["value"] is not None:
-        cascade_value = _flag(cascade["value"])
-    lines.append(f"cascade: {cascade_value} ({_decided(cascade['level'])})")
+    if cascade["value"] is None:
+        lines.append("cascade: no level sets it (the entity's own cascade flag decides)")
+    else:
+        lines.append(f"cascade: {_flag(cascade['value'])} ({_decided(cascade['level'])})")
     lines.append(f"on_unavailable: {body['on_unavailable'] or 'not set'}")
     lines.append("levels:")
     lines.append(

@@ -65,7 +65,7 @@ def test_explain_prints_each_limit_with_its_level_and_every_level(
     assert lines[2].split() == ["LIMIT", "CAPACITY", "BURST", "REFILL", "PERIOD", "LEVEL", "ALSO"]
     assert lines[3].split() == ["rpm", "500", "-", "500", "1m", "resource", "-"]
     assert "disabled: bypass (set by entity_default)" in out
-    assert "cascade: not set (the entity's own cascade flag decides) (no level sets it)" in out
+    assert "cascade: no level sets it (the entity's own cascade flag decides)" in out
     assert "on_unavailable: allow" in out
     levels = {line.split()[0]: " ".join(line.split()[1:]) for line in lines[-4:]}
     assert levels == {

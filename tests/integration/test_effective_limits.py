@@ -415,6 +415,7 @@ def test_a_dry_run_checks_the_etag_as_the_write_would(namespaced: ConfigTable) -
     assert current["statusCode"] == 200 and current["json"]["limits"][0]["capacity"] == 7
     # With no counts item yet, zae-limiter has counted no entity config: zero, not unknown.
     assert current["json"]["reach"]["entity_configs"] == 0
+    assert "none has a config of its own for 'gpt-4'" in current["json"]["reach"]["note"]
     assert current["json"]["reach"]["system_defaults"] is False
     assert namespaced.dump() == before
 

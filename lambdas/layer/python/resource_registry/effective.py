@@ -102,12 +102,19 @@ class Reach(Record):
             if self.system_defaults
             else "no limits (zae-limiter then finds none)"
         )
-        return (
-            f"every entity of the namespace except at most {bound}: {self.entity_configs} with a "
-            f"config of their own for {resource!r}, {self.entity_default_configs} with one for "
-            f"{schema.DEFAULT_RESOURCE} (each excluded only if its config defines limits); "
-            f"without this resource's defaults they get {fallback}"
-        )
+        if not bound:
+            who = (
+                f"every entity of the namespace: none has a config of its own for {resource!r} "
+                f"or for {schema.DEFAULT_RESOURCE}"
+            )
+        else:
+            who = (
+                f"every entity of the namespace except at most {bound}: {self.entity_configs} "
+                f"with a config of their own for {resource!r}, {self.entity_default_configs} "
+                f"with one for {schema.DEFAULT_RESOURCE} (each excluded only if its config "
+                "defines limits)"
+            )
+        return f"{who}; without this resource's defaults they get {fallback}"
 
 
 class EffectiveView:
