@@ -481,3 +481,15 @@ def test_a_flat_table_counts_no_entity_configs(flat: ConfigTable) -> None:
     reach = answer["json"]["reach"]
     assert reach["entity_configs"] is None and reach["system_defaults"] is None
     assert "keeps no count" in reach["note"]
+
+
+def test_a_dry_run_is_logged_as_one(
+    namespaced: ConfigTable, caplog: pytest.LogCaptureFixture
+) -> None:
+    api_call("PUT", defaults_path("gpt-4"), body={"limits": [RPM]}, query="dry_run=true")
+    api_call("DELETE", defaults_path("gpt-4"), query="dry_run=true")
+    logged = [record.__dict__ for record in caplog.records if hasattr(record, "caller")]
+    assert [(record["outcome"], record["status"]) for record in logged] == [
+        ("dry run", 200),
+        ("refused", 404),
+    ]
