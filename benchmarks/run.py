@@ -18,6 +18,7 @@ from benchmarks import (
     cold_start,
     concurrency,
     contention,
+    effective,
     handler_overhead,
     healer,
     layouts,
@@ -69,6 +70,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
         sections.append(layouts.run(local, options.quick, progress))
         progress("the registry healer over the stream")
         sections.append(healer.run(local, options.quick))
+        sections.append(effective.run(local, options.quick, progress))
     sections.sort(key=lambda section: section.number)
     print(text_table(sections))
     _print_verdict(sections)

@@ -27,6 +27,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
         f"{LAYER}/registry_commit.py",
         f"{LAYER}/audit.py",
         f"{LAYER}/namespaces.py",
+        f"{LAYER}/effective.py",
         f"{LAYER}/backfill/*.py",
     ),
     "detection": (f"{LAYER}/detection.py",),

@@ -8,7 +8,10 @@ from typing import Any
 
 from handlers.error_codes import ERROR_CODES
 from handlers.request_parsing import ETAG_PATTERN
+from resource_registry.effective import ACCESS_LEVELS, LIMIT_LEVELS
 from resource_registry.validation import (
+    ENTITY_ID_PATTERN,
+    ENTITY_ID_RULE,
     LIMIT_FIELDS,
     MAX_LIMITS,
     MIN_LIMITS,
@@ -70,6 +73,7 @@ def components() -> dict[str, Any]:
     return {
         "schemas": {
             "ResourceName": _name_schema(RESOURCE_NAME_RULE, RESOURCE_NAME_PATTERN),
+            "EntityId": _name_schema(ENTITY_ID_RULE, ENTITY_ID_PATTERN),
             "LimitInput": limit_input,
             "Limit": {
                 "type": "object",
@@ -134,6 +138,7 @@ def components() -> dict[str, Any]:
                     "next_cursor": {"type": "string", "nullable": True},
                 },
             },
+            **_effective_view_schemas(),
             "NamespaceList": {
                 "type": "object",
                 "additionalProperties": False,
@@ -178,8 +183,14 @@ def components() -> dict[str, Any]:
         "headers": {
             "ETag": {
                 "description": "The resource's version and a digest of its limits (strong); send "
-                "it back in If-Match.",
+                "it back in If-Match. The effective view's: 'e' and a digest of the answer.",
                 "required": True,
+                "schema": {"type": "string", "pattern": f"^{ETAG_PATTERN.pattern}$"},
+            },
+            "ETagOfWrite": {
+                "description": "The resource's ETag after the write (as ETag); a dry run, which "
+                "writes nothing, answers none.",
+                "required": False,
                 "schema": {"type": "string", "pattern": f"^{ETAG_PATTERN.pattern}$"},
             },
             "Retry-After": {
@@ -196,5 +207,159 @@ def components() -> dict[str, Any]:
                 "description": "IAM authorisation: requests are signed with AWS Signature V4.",
                 "x-amazon-apigateway-authtype": "awsSigv4",
             }
+        },
+    }
+
+
+def _effective_view_schemas() -> dict[str, Any]:
+    """The effective view's answer and a dry run's (docs/contract.md, section 3)."""
+    level = {"type": "string", "enum": list(LIMIT_LEVELS)}
+    return {
+        "ConfiguredLimit": {
+            "type": "object",
+            "required": [field for field in LIMIT_FIELDS if field != "burst"],
+            "properties": {
+                **{
+                    field: LIMIT_FIELD_SCHEMAS["name"] if field == "name" else STORED_NUMBER
+                    for field in LIMIT_FIELDS
+                },
+                "level": {
+                    **level,
+                    "description": "The level that decided it (in 'limits'; not in 'levels', "
+                    "where the level is the key).",
+                },
+                "soft": {"type": "boolean", "description": "Present (true) for a soft limit."},
+                "schedule": {
+                    "type": "string",
+                    "description": "zae-limiter's compact encoding of the limit's schedule, as "
+                    "stored.",
+                },
+                "reset_schedule": {
+                    "type": "string",
+                    "description": "zae-limiter's compact encoding of its reset schedule.",
+                },
+                "schedule_time_zone": {
+                    "type": "string",
+                    "description": "The time zone of the item's schedules (UTC unless set).",
+                },
+                "reset_after_seconds": {
+                    **STORED_NUMBER,
+                    "description": "A windowed limit's window, as stored.",
+                },
+            },
+            "description": "A limit of a config item as stored, with what zae-limiter stores "
+            "beside its numbers where it stores any.",
+        },
+        "Flag": {
+            "type": "object",
+            "required": ["value", "level"],
+            "properties": {
+                "value": {"nullable": True, "description": "The effective value."},
+                "level": {
+                    "type": "string",
+                    "enum": list(ACCESS_LEVELS),
+                    "nullable": True,
+                    "description": "The level that set it; null when none did.",
+                },
+            },
+        },
+        "EffectiveLimits": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "namespace",
+                "entity",
+                "resource",
+                "source",
+                "limits",
+                "disabled",
+                "cascade",
+                "on_unavailable",
+                "levels",
+            ],
+            "properties": {
+                "namespace": {"type": "string"},
+                "entity": ref("EntityId"),
+                "resource": ref("ResourceName"),
+                "source": {
+                    **level,
+                    "nullable": True,
+                    "description": "The first level that defines any limit; null: none.",
+                },
+                "limits": {
+                    "type": "array",
+                    "nullable": True,
+                    "items": ref("ConfiguredLimit"),
+                    "description": "Every limit of the deciding level; null when no level "
+                    "defines one.",
+                },
+                "disabled": {
+                    **ref("Flag"),
+                    "description": "true, false or 'bypass'; false at no level when none sets it.",
+                },
+                "cascade": {
+                    **ref("Flag"),
+                    "description": "true or false; null when no level sets it (the entity's "
+                    "own cascade flag then decides).",
+                },
+                "on_unavailable": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "The system config's on_unavailable; null when unset.",
+                },
+                "levels": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": list(LIMIT_LEVELS),
+                    "properties": {
+                        name: {
+                            "type": "object",
+                            "nullable": True,
+                            "description": "What the level's config item holds; null without one.",
+                        }
+                        for name in LIMIT_LEVELS
+                    },
+                },
+            },
+        },
+        "Reach": {
+            "type": "object",
+            "required": ["entity_configs", "entity_default_configs", "system_defaults", "note"],
+            "properties": {
+                "entity_configs": {
+                    "type": "integer",
+                    "nullable": True,
+                    "description": "Entities with a config item of their own for the resource "
+                    "(zae-limiter's count); null where the table keeps no count.",
+                },
+                "entity_default_configs": {
+                    "type": "integer",
+                    "nullable": True,
+                    "description": "Entities with a _default_ config item.",
+                },
+                "system_defaults": {
+                    "type": "boolean",
+                    "nullable": True,
+                    "description": "Whether the system config defines limits: what the entities "
+                    "reached get while the resource has no defaults.",
+                },
+                "note": {"type": "string", "description": "Who the change reaches, in words."},
+            },
+        },
+        "DryRun": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["resource", "limits", "dry_run", "reach"],
+            "properties": {
+                "resource": ref("ResourceName"),
+                "limits": {
+                    "type": "array",
+                    "nullable": True,
+                    "items": ref("Limit"),
+                    "description": "The limits the write would store; null for a delete.",
+                },
+                "dry_run": {"type": "boolean", "enum": [True]},
+                "reach": ref("Reach"),
+            },
         },
     }

@@ -20,7 +20,9 @@ ERRORS = {
     HTTPStatus.CONFLICT: (
         "ConcurrentUpdate: concurrent writers kept winning and the bounded retries ran out; or "
         "RegistryFull: registering the name would exceed DynamoDB's 400 KB item size limit on the "
-        "registry item. Nothing changed."
+        "registry item; or UnrepresentableLimit: the resource holds limits the API cannot "
+        "write back; or NotOnThisLayout: the table's layout (zae-limiter 0.6-0.7) keeps no "
+        "config items for the effective view. Nothing changed."
     ),
     HTTPStatus.PRECONDITION_FAILED: "If-Match does not match the resource's current ETag.",
     HTTPStatus.UNPROCESSABLE_ENTITY: (
@@ -107,6 +109,17 @@ IDEMPOTENCY_KEY = _optional(
     "nothing; the same key with another request is 422.",
     {"type": "string", "minLength": 1, "maxLength": 255},
 )
+DRY_RUN = _optional(
+    "dry_run",
+    "query",
+    "true answers what the write would do, after every check it makes (If-Match, "
+    "If-None-Match included), and who it reaches; nothing is written. No Idempotency-Key.",
+    {"type": "string", "enum": ["true", "false"], "default": "false"},
+)
+DRY_RUN_ANSWER = {
+    "description": "A dry run: what would be written, and who the change reaches.",
+    "content": {JSON_MEDIA_TYPE: {"schema": ref("DryRun")}},
+}
 CONSISTENT = _optional(
     "consistent",
     "query",
@@ -118,12 +131,24 @@ CONSISTENT = _optional(
 OPERATIONS: dict[str, dict[str, Any]] = {
     "SetDefaults": {
         "summary": "Replace a resource's default limits and register it, atomically.",
-        "parameters": [IF_MATCH, IF_NONE_MATCH_ON_PUT, IDEMPOTENCY_KEY],
+        "parameters": [IF_MATCH, IF_NONE_MATCH_ON_PUT, IDEMPOTENCY_KEY, DRY_RUN],
         "requestBody": {
             "required": True,
             "content": {JSON_MEDIA_TYPE: {"schema": ref("SetDefaultsRequest")}},
         },
-        "success": (HTTPStatus.OK, _defaults_answer("The limits as stored, and their ETag.")),
+        "success": (
+            HTTPStatus.OK,
+            {
+                **_defaults_answer(
+                    "The limits as stored, and their ETag; with dry_run=true, a DryRun answer "
+                    "(no ETag) and nothing written."
+                ),
+                "headers": {"ETag": {"$ref": "#/components/headers/ETagOfWrite"}},
+                "content": {
+                    JSON_MEDIA_TYPE: {"schema": {"oneOf": [ref("ResourceDefaults"), ref("DryRun")]}}
+                },
+            },
+        ),
         "errors": COMMON_ERRORS + WRITE_ERRORS + BODY_ERRORS,
     },
     "GetDefaults": {
@@ -138,8 +163,9 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "DeleteDefaults": {
         "summary": "Delete a resource's default limits and unregister it, atomically.",
-        "parameters": [IF_MATCH, IDEMPOTENCY_KEY],
+        "parameters": [IF_MATCH, IDEMPOTENCY_KEY, DRY_RUN],
         "success": (HTTPStatus.NO_CONTENT, {"description": "Deleted."}),
+        "also": {HTTPStatus.OK: DRY_RUN_ANSWER},
         "errors": COMMON_ERRORS + WRITE_ERRORS,
     },
     "GetHistory": {
@@ -161,6 +187,24 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             },
         ),
         "errors": COMMON_ERRORS,
+    },
+    "GetEffectiveLimits": {
+        "summary": "The limits zae-limiter applies to an entity on a resource, the level that "
+        "decided each, and what every level holds: one consistent read of four items.",
+        "parameters": [IF_NONE_MATCH_ON_GET],
+        "success": (
+            HTTPStatus.OK,
+            {
+                "description": "The effective limits, disabled state and cascade policy.",
+                "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                "content": {JSON_MEDIA_TYPE: {"schema": ref("EffectiveLimits")}},
+            },
+        ),
+        "not_modified": {
+            "description": "Not modified: the client's copy is current; no body.",
+            "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+        },
+        "errors": (*COMMON_ERRORS, HTTPStatus.CONFLICT),
     },
     "ListNamespaces": {
         "summary": "The table's active namespaces.",
@@ -190,6 +234,10 @@ OPERATIONS: dict[str, dict[str, Any]] = {
 
 
 PATH_PARAMETERS = {
+    "entity": {
+        "description": "The entity's id, one percent-encoded segment (zae-limiter's rule).",
+        "schema": ref("EntityId"),
+    },
     "resource": {
         "description": "The resource's name, one percent-encoded segment ('/' as %2F).",
         "schema": ref("ResourceName"),
@@ -213,6 +261,8 @@ def operation(route: Route, path: str) -> dict[str, Any]:
     responses = {str(success_status.value): success}
     if "not_modified" in spec:
         responses[str(HTTPStatus.NOT_MODIFIED.value)] = spec["not_modified"]
+    for status, answer in spec.get("also", {}).items():
+        responses[str(status.value)] = answer
     for status in sorted(spec["errors"]):
         responses[str(status.value)] = _error(status)
     operation: dict[str, Any] = {

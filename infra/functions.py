@@ -126,6 +126,8 @@ IDEMPOTENCY_PARTITIONS = _in_every_layout(
 CHANGE_MARK_PARTITIONS = _in_every_layout(
     lambda prefix: schema.published_key(ANY_RESOURCE, prefix)[schema.PARTITION_KEY]["S"]
 )
+# An entity's partition (zae-limiter's), where its config items are: "{prefix}ENTITY#{id}".
+ENTITY_PARTITIONS = _in_every_layout(lambda prefix: schema.entity_pk("*", prefix))
 # zae-limiter's namespace items and its version record (namespaced tables), "_/SYSTEM#".
 NAMESPACE_PARTITION = (schema.namespace_pk(),)
 # What a cold start reads to tell the layout (resource_registry.detection): zae-limiter's version
@@ -209,6 +211,15 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
             excluding=NAMESPACE_PARTITION,
         ),
         TableAccess(("dynamodb:ConditionCheckItem",), NAMESPACE_PARTITION),
+    ),
+    # Read-only: one BatchGetItem of an entity's two config items, the resource's and the system
+    # config (the layout and the namespace's id come from LAYOUT_DETECTION's reads).
+    routes.GET_EFFECTIVE_LIMITS.function_id: (
+        TableAccess(
+            ("dynamodb:BatchGetItem",),
+            (*ENTITY_PARTITIONS, *RESOURCE_PARTITIONS, *SYSTEM_PARTITIONS),
+            excluding=NAMESPACE_PARTITION,
+        ),
     ),
     routes.BACKFILL_FUNCTION_ID: (
         # Flat and composite tables: a parallel Scan of the whole table (a Scan names no

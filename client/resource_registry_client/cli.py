@@ -37,7 +37,7 @@ from resource_registry_client.limits import (
     parse_named,
 )
 from resource_registry_client.paths import DEFAULT_NAMESPACE
-from resource_registry_client.plan import Outcome, apply_plan, make_plan
+from resource_registry_client.plan import Outcome, apply_plan, assess_impact, make_plan
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -227,19 +227,42 @@ def history_command(
     _print(settings, document, text)
 
 
+@cli.command("explain")
+@click.argument("entity")
+@click.argument("resource")
+@shared_options
+@pass_settings
+def explain_command(settings: Settings, entity: str, resource: str) -> None:
+    """Show the limits zae-limiter applies to ENTITY on RESOURCE, and why.
+
+    Each limit with the level that decided it (entity, entity_default, resource or system),
+    disabled and cascade with theirs, and what every level holds; --json prints the API's
+    answer."""
+    effective = settings.client.explain(entity, resource, settings.chosen_namespace)
+    if settings.as_json:
+        click.echo(effective.text)  # as the API sent it: numbers exactly as stored
+    else:
+        click.echo(render.effective_text(effective))
+
+
 @cli.command("plan")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--prune", is_flag=True, help="Also delete resources the file leaves out.")
 @shared_options
 @pass_settings
 def plan_command(settings: Settings, file: str, prune: bool) -> None:
-    """Show what apply would change; exit 2 if anything, 0 if nothing.
+    """Show what apply would change and who each change reaches; exit 2 if anything, 0 if
+    nothing.
 
-    Only the file's namespaces are read (with --namespace, only that one of them)."""
+    Only the file's namespaces are read (with --namespace, only that one of them). Each change is
+    also sent as a dry run, guarded as apply guards it, which writes nothing: it says which
+    entities the change reaches (all but those with a config of their own) and, for a delete,
+    whether system defaults take over."""
     client = settings.client  # a bad endpoint is told before anything is read
     desired = _load(file)
     plan = make_plan(client, desired, prune=prune, namespaces=_only(settings, desired))
-    _print(settings, render.plan_json(plan), render.plan_text(plan))
+    impacts = assess_impact(client, plan)
+    _print(settings, render.plan_json(plan, impacts), render.plan_text(plan, impacts))
     if plan.has_changes:
         raise click.exceptions.Exit(EXIT_CHANGES)
 

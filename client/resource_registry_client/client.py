@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -63,6 +64,37 @@ class HistoryPage:
     resource: str
     events: tuple[HistoryEvent, ...]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The effective view of an entity on a resource: the API's answer as sent (``text``), the
+    same parsed with every number exact (``body``), and its ETag."""
+
+    body: dict[str, Any]
+    text: str
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Who a change of a resource's defaults reaches, as a dry run answers it: entities with a
+    config of their own for the resource or a ``_default_`` (None where the table keeps no
+    count), whether system defaults take over without the resource's, and all that in words."""
+
+    entity_configs: int | None
+    entity_default_configs: int | None
+    system_defaults: bool | None
+    note: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A dry run's answer: the limits the write would store (None for a delete), its reach."""
+
+    resource: str
+    limits: tuple[Limit, ...] | None
+    reach: Reach
 
 
 def endpoint_from_environment() -> str:
@@ -161,16 +193,42 @@ class RegistryClient:
         (PreconditionFailedError) means nothing changed. ``idempotency_key`` (a new one per call
         by default) makes every retry of this change, after a 5xx or a timeout, answer what the
         change did instead of applying it twice."""
-        if if_match is not None and create_only:
-            raise ValueError("if_match and create_only exclude each other")
-        headers = {"Content-Type": JSON_MEDIA_TYPE, **_idempotent(idempotency_key)}
-        if if_match is not None:
-            headers["If-Match"] = if_match
-        if create_only:
-            headers["If-None-Match"] = "*"
-        body = json.dumps({"limits": [limit.to_api() for limit in limits]}).encode()
         path = paths.defaults_path(namespace, resource)
+        headers, body = _set_request(limits, if_match, create_only)
+        headers.update(_idempotent(idempotency_key))
         return _defaults(self._call("PUT", path, headers=headers, body=body))
+
+    def preview_set_defaults(
+        self,
+        resource: str,
+        limits: Iterable[Limit],
+        namespace: str = DEFAULT_NAMESPACE,
+        *,
+        if_match: str | None = None,
+        create_only: bool = False,
+    ) -> Preview:
+        """What ``set_defaults`` would write and who it reaches (``?dry_run=true``): the same
+        checks and errors, nothing written."""
+        path = paths.defaults_path(namespace, resource)
+        headers, body = _set_request(limits, if_match, create_only)
+        return _preview(self._call("PUT", path, DRY_RUN, headers=headers, body=body))
+
+    def preview_delete_defaults(
+        self, resource: str, namespace: str = DEFAULT_NAMESPACE, *, if_match: str | None = None
+    ) -> Preview:
+        """Who deleting the resource's defaults would reach; nothing deleted."""
+        headers = {"If-Match": if_match} if if_match is not None else {}
+        path = paths.defaults_path(namespace, resource)
+        return _preview(self._call("DELETE", path, DRY_RUN, headers=headers))
+
+    def explain(self, entity: str, resource: str, namespace: str = DEFAULT_NAMESPACE) -> Effective:
+        """The limits zae-limiter applies to ``entity`` on ``resource``, and why."""
+        response = self._call("GET", paths.effective_path(namespace, entity, resource))
+        with reading(response):
+            body = json.loads(response.body, parse_float=Decimal)
+            if not isinstance(body, dict) or "levels" not in body:
+                raise ValueError("no 'levels' in the answer")
+            return Effective(body, response.body.decode(), response.headers.get("etag"))
 
     def delete_defaults(
         self,
@@ -259,6 +317,42 @@ def reading(response: Response) -> Iterator[None]:
             f"the endpoint answered {response.status} with a body this API never sends "
             f"({type(error).__name__}: {error}); is the endpoint URL right?"
         ) from None
+
+
+DRY_RUN = {"dry_run": "true"}
+
+
+def _set_request(
+    limits: Iterable[Limit], if_match: str | None, create_only: bool
+) -> tuple[dict[str, str], bytes]:
+    """The headers and body of a PUT of ``limits``."""
+    if if_match is not None and create_only:
+        raise ValueError("if_match and create_only exclude each other")
+    headers = {"Content-Type": JSON_MEDIA_TYPE}
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    if create_only:
+        headers["If-None-Match"] = "*"
+    return headers, json.dumps({"limits": [limit.to_api() for limit in limits]}).encode()
+
+
+def _preview(response: Response) -> Preview:
+    with reading(response):
+        body = response.json()
+        reach = body["reach"]
+        limits = body["limits"]
+        return Preview(
+            resource=body["resource"],
+            limits=None
+            if limits is None
+            else tuple(sorted(Limit.from_api(limit) for limit in limits)),
+            reach=Reach(
+                entity_configs=reach["entity_configs"],
+                entity_default_configs=reach["entity_default_configs"],
+                system_defaults=reach["system_defaults"],
+                note=str(reach["note"]),
+            ),
+        )
 
 
 def _defaults(response: Response) -> Defaults:

@@ -13,6 +13,7 @@ NAMESPACES = "/namespaces"
 RESOURCES = "/resources"
 DEFAULTS = "/resources/{resource}/defaults"
 HISTORY = "/resources/{resource}/history"
+EFFECTIVE = "/entities/{entity}/resources/{resource}/effective"
 NAMESPACE_PREFIX = "/namespaces/{namespace}"
 
 
@@ -40,3 +41,7 @@ def defaults_path(namespace: str, resource: str) -> str:
 
 def history_path(namespace: str, resource: str) -> str:
     return in_namespace(HISTORY, namespace, resource=resource)
+
+
+def effective_path(namespace: str, entity: str, resource: str) -> str:
+    return in_namespace(EFFECTIVE, namespace, entity=entity, resource=resource)

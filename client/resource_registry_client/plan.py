@@ -11,7 +11,7 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from resource_registry_client.client import RegistryClient
+from resource_registry_client.client import Reach, RegistryClient
 from resource_registry_client.desired import DesiredState
 from resource_registry_client.errors import (
     NotFoundError,
@@ -118,6 +118,43 @@ def make_plan(
             elif wanted is not None:
                 unchanged += 1
     return Plan(tuple(changes), unchanged, prune)
+
+
+@dataclass(frozen=True)
+class Impact:
+    """Who a planned change reaches, from its dry run; or why the dry run gave no answer."""
+
+    change: ResourceChange
+    reach: Reach | None
+    problem: str | None = None
+
+
+def assess_impact(client: RegistryClient, plan: Plan) -> list[Impact]:
+    """Each change's dry run, guarded by the ETag the plan read as apply will guard it: who the
+    change reaches (entities without a config of their own) and, for a delete, what takes over.
+    Nothing is written."""
+    impacts = []
+    for change in plan.changes:
+        try:
+            if change.action is Action.DELETE:
+                preview = client.preview_delete_defaults(
+                    change.resource, change.namespace, if_match=change.etag
+                )
+            else:
+                preview = client.preview_set_defaults(
+                    change.resource,
+                    change.after,
+                    change.namespace,
+                    if_match=change.etag if change.action is Action.UPDATE else None,
+                    create_only=change.action is Action.CREATE,
+                )
+        except PreconditionFailedError:
+            impacts.append(Impact(change, None, "it changed after the plan read it"))
+        except RegistryClientError as error:
+            impacts.append(Impact(change, None, str(error)))
+        else:
+            impacts.append(Impact(change, preview.reach))
+    return impacts
 
 
 def apply_plan(

@@ -29,7 +29,7 @@ def get_defaults(**_path: str) -> Response[str]:
     defaults = namespace_store(event).get_defaults(resource_parameter(event))
     condition = none_match(event)
     if condition is not None and condition.fails(True, defaults.etag):
-        return not_modified(defaults)
+        return not_modified(defaults.etag)
     return defaults_response(defaults)
 
 

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.error_codes import EdgeErrorCode
-from handlers.request_parsing import HttpError
+from handlers.request_parsing import DRY_RUN_PARAMETER, HttpError
 from handlers.routes import JSON_MEDIA_TYPE, Route, unencoded_slash_hint
 from resource_registry.errors import (
     ConcurrentUpdateError,
@@ -27,6 +27,7 @@ from resource_registry.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
     NamespaceNotFoundError,
+    NotOnThisLayoutError,
     PreconditionFailedError,
     RegistryError,
     RegistryFullError,
@@ -60,6 +61,9 @@ def build_resolver() -> APIGatewayRestResolver:
         (ConcurrentUpdateError, HTTPStatus.CONFLICT, True),
         (RegistryFullError, HTTPStatus.CONFLICT, False),
         (UnrepresentableLimitError, HTTPStatus.CONFLICT, False),
+        # The table's layout keeps nothing of what is asked (the effective view on 0.6-0.7): the
+        # table's state, which a migration changes, not the request.
+        (NotOnThisLayoutError, HTTPStatus.CONFLICT, False),
         (ResourceChangingError, HTTPStatus.SERVICE_UNAVAILABLE, True),
         (ServiceUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE, True),
         # A table of a zae-limiter schema this service does not know: an operator must act.
@@ -128,9 +132,9 @@ def error_response(
     return Response(status, JSON_MEDIA_TYPE, dumps({"message": message, "code": code.value}))
 
 
-def not_modified(defaults: ResourceDefaults) -> Response[str]:
-    """304: the client's copy is current; no body, the ETag again."""
-    return Response(HTTPStatus.NOT_MODIFIED, headers={"ETag": etag(defaults.etag)})
+def not_modified(token: str) -> Response[str]:
+    """304: the client's copy (at ETag ``token``) is current; no body, the ETag again."""
+    return Response(HTTPStatus.NOT_MODIFIED, headers={"ETag": etag(token)})
 
 
 def etag(token: str) -> str:
@@ -140,12 +144,17 @@ def etag(token: str) -> str:
 
 def defaults_response(defaults: ResourceDefaults) -> Response[str]:
     """200 with the resource's limits and its ETag."""
-    return Response(
-        HTTPStatus.OK,
-        JSON_MEDIA_TYPE,
-        dumps(defaults.to_dict()),
-        headers={"ETag": etag(defaults.etag)},
-    )
+    return tagged_response(defaults.to_dict(), defaults.etag)
+
+
+def tagged_response(body: dict[str, Any], token: str) -> Response[str]:
+    """200 with ``body`` and the ETag of ``token``."""
+    return Response(HTTPStatus.OK, JSON_MEDIA_TYPE, dumps(body), headers={"ETag": etag(token)})
+
+
+def json_response(body: dict[str, Any]) -> Response[str]:
+    """200 with ``body`` and no ETag (a dry run's answer describes no stored state)."""
+    return Response(HTTPStatus.OK, JSON_MEDIA_TYPE, dumps(body))
 
 
 def principal(event: APIGatewayProxyEvent) -> str | None:
@@ -156,12 +165,14 @@ def principal(event: APIGatewayProxyEvent) -> str | None:
 
 
 def log_mutation(event: APIGatewayProxyEvent, action: str, answer: dict[str, Any]) -> None:
-    """Record who asked for a change and how it ended: applied, or refused with its status and
-    code."""
+    """Record who asked for a change and how it ended: applied, answered as a dry run (nothing
+    written), or refused with its status and code."""
     identity = event.request_context.identity
     status = int(answer.get("statusCode", 0))
     applied = status < HTTPStatus.MULTIPLE_CHOICES
     outcome: dict[str, Any] = {"outcome": "applied" if applied else "refused", "status": status}
+    if applied and _asked_dry_run(event):
+        outcome["outcome"] = "dry run"
     if not applied:
         try:
             outcome["code"] = json.loads(answer.get("body") or "{}").get("code")
@@ -178,6 +189,12 @@ def log_mutation(event: APIGatewayProxyEvent, action: str, answer: dict[str, Any
             **outcome,
         },
     )
+
+
+def _asked_dry_run(event: APIGatewayProxyEvent) -> bool:
+    """Whether a write that succeeded was a dry run (its query parsed already: true or false)."""
+    value = (event.query_string_parameters or {}).get(DRY_RUN_PARAMETER, "")
+    return value.lower() == "true"
 
 
 def _answer_with(status: HTTPStatus, retry_later: bool) -> Any:

@@ -15,20 +15,25 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from handlers.error_codes import EdgeErrorCode
 from handlers.routes import JSON_MEDIA_TYPE, NAMESPACE_PARAMETER
 from resource_registry import json_text, schema, service
+from resource_registry.effective import ETAG_PREFIX, EffectiveView
 from resource_registry.errors import InvalidInputError, PreconditionFailedError
 from resource_registry.idempotency import IdempotentRequest
 from resource_registry.model import Limit, NoneMatch, Precondition
 from resource_registry.records import Record
 from resource_registry.store import RegistryStore
-from resource_registry.validation import parse_limits, validate_resource_name
+from resource_registry.validation import parse_limits, validate_entity_id, validate_resource_name
 
 # 1,000 limits (the most a write holds: validation.MAX_LIMITS) of the longest names and largest
 # numbers, with every field, are about 180 KB.
 MAX_BODY_BYTES = 256 * 1024
 # A valid body nests three levels ({"limits": [{...}]}); json's own limit varies with the stack.
 MAX_NESTING = 16
-# An ETag this API issues: strong, quoted, a version and a digest of the limits.
-ETAG_PATTERN = re.compile(r'"(\d{1,20}-[0-9a-f]{12})"')
+# An ETag this API issues: strong, quoted, a resource's version (or the effective view's prefix)
+# and a digest.
+ETAG_PATTERN = re.compile(rf'"((?:\d{{1,20}}|{ETAG_PREFIX})-[0-9a-f]{{12}})"')
+# The query parameter of a write that only says what the write would do.
+DRY_RUN_PARAMETER = "dry_run"
+BOOLEAN_VALUES = {"true": True, "false": False}
 WEAK_PREFIX = "W/"
 # Idempotency-Key: 1 to 255 printable ASCII characters (Stripe's bound).
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x20-\x7e]{1,255}")
@@ -47,6 +52,12 @@ def namespace_store(event: APIGatewayProxyEvent) -> RegistryStore:
     """The store of the request's namespace (``default`` without the /namespaces prefix)."""
     parameters = event.path_parameters or {}
     return service.store_for(parameters.get(NAMESPACE_PARAMETER, schema.DEFAULT_NAMESPACE))
+
+
+def namespace_effective_view(event: APIGatewayProxyEvent) -> EffectiveView:
+    """The effective view of the request's namespace (``default`` without the prefix)."""
+    parameters = event.path_parameters or {}
+    return service.effective_view_for(parameters.get(NAMESPACE_PARAMETER, schema.DEFAULT_NAMESPACE))
 
 
 def parse_json_body(event: APIGatewayProxyEvent) -> Any:
@@ -105,6 +116,20 @@ def resource_parameter(event: APIGatewayProxyEvent) -> str:
     matches the former, so the name comes from the latter.
     """
     return validate_resource_name((event.path_parameters or {}).get("resource"))
+
+
+def entity_parameter(event: APIGatewayProxyEvent) -> str:
+    """The path's entity id, decoded and validated (zae-limiter's entity id rule)."""
+    return validate_entity_id((event.path_parameters or {}).get("entity"))
+
+
+def dry_run(event: APIGatewayProxyEvent) -> bool:
+    """Whether a write's query asks only what it would do (``?dry_run=true``); the query may
+    hold nothing else."""
+    value = query_parameters(event, (DRY_RUN_PARAMETER,)).get(DRY_RUN_PARAMETER, "false")
+    if value.lower() not in BOOLEAN_VALUES:
+        raise InvalidInputError(f"{DRY_RUN_PARAMETER} must be 'true' or 'false'")
+    return BOOLEAN_VALUES[value.lower()]
 
 
 class EntityTags(Record):

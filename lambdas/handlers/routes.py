@@ -61,6 +61,12 @@ DELETE_DEFAULTS = Route(
 )
 LIST_RESOURCES = Route("GET", "/resources", "ListResources", "handle_list_resources")
 GET_HISTORY = Route("GET", "/resources/{resource}/history", "GetHistory", "handle_get_history")
+GET_EFFECTIVE_LIMITS = Route(
+    "GET",
+    "/entities/{entity}/resources/{resource}/effective",
+    "GetEffectiveLimits",
+    "handle_get_effective_limits",
+)
 LIST_NAMESPACES = Route(
     "GET", "/namespaces", "ListNamespaces", "handle_list_namespaces", in_namespaces=False
 )
@@ -71,6 +77,7 @@ API_ROUTES: tuple[Route, ...] = (
     DELETE_DEFAULTS,
     LIST_RESOURCES,
     GET_HISTORY,
+    GET_EFFECTIVE_LIMITS,
     LIST_NAMESPACES,
 )
 

@@ -35,7 +35,13 @@ def client_of(stub: StubApi, suffix: str = "") -> RegistryClient:
 
 
 def test_every_server_route_has_its_path_in_the_client() -> None:
-    client_templates = {paths.NAMESPACES, paths.RESOURCES, paths.DEFAULTS, paths.HISTORY}
+    client_templates = {
+        paths.NAMESPACES,
+        paths.RESOURCES,
+        paths.DEFAULTS,
+        paths.HISTORY,
+        paths.EFFECTIVE,
+    }
     server_templates = {route.path for route in API_ROUTES}
     for template in server_templates:
         bare = template.removeprefix(paths.NAMESPACE_PREFIX)

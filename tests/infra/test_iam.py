@@ -35,6 +35,7 @@ NAMESPACES = (schema.namespace_pk(),)
 CHANGE_MARKS = tuple(
     schema.published_key("*", prefix)[schema.PARTITION_KEY]["S"] for prefix in ("", ANY_NAMESPACE)
 )
+ENTITIES = (schema.entity_pk("*"), schema.entity_pk("*", ANY_NAMESPACE))
 # What every function reads at a cold start to tell the layout, and to resolve a namespace.
 DETECTION = (schema.namespace_pk(), schema.system_pk(), schema.resource_pk("*"))
 # Conditions also refuse partitions where a '/' is followed by two '#' (zae-limiter's buckets).
@@ -77,6 +78,9 @@ EXPECTED_GRANTS: dict[str, set[Grant]] = {
     | on(ANSWERS, "GetItem", "PutItem")
     | on(SYSTEM, "GetItem", "UpdateItem", excluding=NAMESPACES)
     | on(NAMESPACES, "ConditionCheckItem"),
+    # Read-only: the four config levels of the effective view, in one BatchGetItem.
+    routes.GET_EFFECTIVE_LIMITS.function_id: EVERY_FUNCTION
+    | on((*ENTITIES, *RESOURCES, *SYSTEM), "BatchGetItem", excluding=NAMESPACES),
     # The Query with no condition is the one of GSI4 (test_table_actions_apply_to_this_table_only).
     routes.BACKFILL_FUNCTION_ID: EVERY_FUNCTION
     | anywhere("Scan", "Query")

@@ -1,4 +1,5 @@
-"""No function's role reaches zae-limiter's entity, bucket or namespace items, whatever the layout.
+"""No function's role reaches zae-limiter's entity, bucket or namespace items, whatever the layout
+(but the effective view's BatchGetItem of an entity's config items).
 
 Each request below is one a handler bug or a stolen function credential could send. The IAM
 fidelity plugin (tests/iam_fidelity.py) turns it into the authorisations DynamoDB checks (a
@@ -46,6 +47,10 @@ RESOURCE_LOOKALIKES = {
     "a bucket of resource 'openai/RESOURCE'",
     "a partition that merely contains a resource key",
 }
+# The effective view reads an entity's config items, in one BatchGetItem (docs/decisions/0013):
+# that, and no other call, may reach an entity's partition (a condition sees partitions, not sort
+# keys: on flat and composite tables an entity's buckets share it, read-only).
+ENTITY_CONFIGS = {"an entity (namespaced)", "an entity (flat, composite)"}
 READS = ("Get", "Query", "ConditionCheck")
 WRITES = ("Put", "Update", "Delete", "ConditionCheck")
 SINGLE_ITEM_CALLS = {
@@ -62,6 +67,7 @@ MUST_ALLOW = {
     routes.GET_HISTORY.function_id: ("Query", schema.audit_pk("openai/gpt-4", f"{NSID}/")),
     routes.SET_DEFAULTS.function_id: ("Put", schema.resource_pk("openai/gpt-4", f"{NSID}/")),
     routes.DELETE_DEFAULTS.function_id: ("Delete", schema.resource_pk("openai/gpt-4")),
+    routes.GET_EFFECTIVE_LIMITS.function_id: ("BatchGet", schema.entity_pk("user-1", f"{NSID}/")),
     routes.BACKFILL_FUNCTION_ID: ("Update", schema.system_pk(f"{NSID}/")),
     routes.HEALER_FUNCTION_ID: ("Update", schema.system_pk(f"{NSID}/")),
 }
@@ -88,6 +94,8 @@ def item_request(kind: str, partition: str) -> dict[str, Any]:
 def requests(kind: str, partition: str) -> list[tuple[str, dict[str, Any]]]:
     """Every way to ``kind`` an item of ``partition``: the single-item call first, then in a
     transaction, then in a batch."""
+    if kind == "BatchGet":
+        return [("BatchGetItem", {"RequestItems": {"t": {"Keys": [key(partition)]}}})]
     if kind == "Query":
         query: dict[str, Any] = {
             "TableName": "t",
@@ -143,6 +151,13 @@ def test_no_role_reads_or_writes_partitions_not_the_services(
     function_id: str, kind: str, what: str
 ) -> None:
     for operation, params in requests(kind, NOT_OURS[what]):
+        if (
+            function_id == routes.GET_EFFECTIVE_LIMITS.function_id
+            and operation == "BatchGetItem"
+            and what in ENTITY_CONFIGS
+        ):
+            assert role_allows(function_id, operation, params), what
+            continue
         assert not role_allows(function_id, operation, params), (function_id, operation, what)
 
 

@@ -19,9 +19,12 @@ Connection: ``endpoint_url``, ``region`` and ``table_name`` in a request, else t
 
 Operations (``OPERATIONS`` below): version, create_table, open, get_version_record,
 set_version_record, register_namespace, list_namespaces, delete_namespace, purge_namespace,
-set_system_defaults, set_resource_defaults, get_resource_defaults, delete_resource_defaults,
-list_resources_with_defaults, get_resource_disabled, get_resource_cascade, get_audit_events,
-set_audit_retention_days, time_set_resource_defaults (for benchmarks).
+set_system_defaults, delete_system_defaults, set_resource_defaults, get_resource_defaults,
+delete_resource_defaults, list_resources_with_defaults, get_resource_disabled,
+get_resource_cascade, get_audit_events, set_audit_retention_days, create_entity, set_limits,
+set_entity_disabled, set_entity_cascade, list_resources_with_entity_configs, resolve (its own
+resolution of an entity's limits and access on a resource), time_set_resource_defaults and
+time_resolve (for benchmarks).
 A limit is ``{name, capacity, burst?, refill_amount?, refill_period_seconds}``; on 0.17 also
 ``schedule``, ``reset_schedule``, ``reset_after_seconds`` and ``soft`` as zae-limiter's own
 ``Limit.to_dict`` spells them. ``set_resource_defaults`` and ``delete_resource_defaults`` take
@@ -247,6 +250,148 @@ async def interrupting(repository: Any, request: dict[str, Any]) -> Any:
     return lambda: client.meta.events.unregister(
         "provide-client-params.dynamodb.UpdateItem", stop_at_the_registry
     )
+
+
+async def op_delete_system_defaults(session: Session, request: dict[str, Any]) -> Any:
+    repository = await session.repository(request)
+    await repository.delete_system_defaults()
+
+
+async def op_create_entity(session: Session, request: dict[str, Any]) -> Any:
+    """Repository.create_entity(): an entity's META item, with its parent and cascade flag."""
+    repository = await session.repository(request)
+    await repository.create_entity(
+        request["entity_id"],
+        parent_id=request.get("parent_id"),
+        cascade=request.get("cascade", False),
+    )
+
+
+async def op_set_limits(session: Session, request: dict[str, Any]) -> Any:
+    """Repository.set_limits(): an entity's config for one resource (``_default_``: all)."""
+    repository = await session.repository(request)
+    options: dict[str, Any] = {}
+    for flag in ("disabled", "cascade"):
+        if flag in request:
+            if not NAMESPACED:
+                raise UnsupportedOperationError(f"zae-limiter {VERSION} has no {flag} flag")
+            options[flag] = request[flag]
+    await repository.set_limits(
+        request["entity_id"],
+        [to_limit(limit) for limit in request["limits"]],
+        resource=request.get("resource", "_default_"),
+        **options,
+    )
+
+
+async def op_set_entity_disabled(session: Session, request: dict[str, Any]) -> Any:
+    """An entity's access flag for one resource (none: ``_default_``) through the method an
+    operator calls: disable_entity (true), enable_entity (false), bypass_entity ("bypass")."""
+    if not NAMESPACED:
+        raise UnsupportedOperationError(f"zae-limiter {VERSION} has no disabled flag")
+    repository = await session.repository(request)
+    method = {True: "disable_entity", False: "enable_entity", "bypass": "bypass_entity"}
+    await getattr(repository, method[request["value"]])(
+        request["entity_id"], resource=request.get("resource")
+    )
+
+
+async def op_set_entity_cascade(session: Session, request: dict[str, Any]) -> Any:
+    if not NAMESPACED:
+        raise UnsupportedOperationError(f"zae-limiter {VERSION} has no cascade policy")
+    repository = await session.repository(request)
+    await repository.set_entity_cascade(
+        request["entity_id"], request["cascade"], resource=request.get("resource")
+    )
+
+
+async def op_list_resources_with_entity_configs(session: Session, request: dict[str, Any]) -> Any:
+    repository = await session.repository(request)
+    return await repository.list_resources_with_entity_configs()
+
+
+def resolved_limit(limit: Any) -> dict[str, Any]:
+    """A resolved limit as to_dict gives it, its schedules also in their compact stored form."""
+    shown = dict(limit.to_dict())
+    if getattr(limit, "schedule", ()):
+        from zae_limiter import schedule
+
+        shown["schedule_compact"] = schedule.encode(limit.schedule)[0]
+        shown["schedule_tz"] = limit.schedule[0].tz
+    if getattr(limit, "reset_schedule", ()):
+        from zae_limiter import schedule
+
+        shown["reset_schedule_compact"] = schedule.encode_reset(limit.reset_schedule)[0]
+        shown["schedule_tz"] = limit.reset_schedule[0].tz
+    return shown
+
+
+async def op_resolve(session: Session, request: dict[str, Any]) -> Any:
+    """zae-limiter's own resolution for an entity on a resource, read fresh: resolve_limits
+    (limits, on_unavailable, the deciding level) and, from 0.17, resolve_access."""
+    repository = await session.repository(request)
+    await repository.invalidate_config_cache()
+    entity, resource = request["entity_id"], request["resource"]
+    limits, on_unavailable, source = await repository.resolve_limits(entity, resource)
+    answer: dict[str, Any] = {
+        "limits": None if limits is None else [resolved_limit(limit) for limit in limits],
+        "on_unavailable": on_unavailable,
+        "source": source,
+    }
+    if hasattr(repository, "resolve_access"):
+        access = await repository.resolve_access(entity, resource, consistent_read=True)
+        answer["access"] = {
+            "disabled": access.disabled,
+            "disabled_level": access.disabled_level,
+            "bypass": access.bypass,
+            "cascade": access.cascade,
+            "cascade_level": access.cascade_level,
+        }
+    return answer
+
+
+async def op_time_resolve(session: Session, request: dict[str, Any]) -> Any:
+    """Milliseconds of each of ``count`` resolutions (resolve_limits then resolve_access, both
+    uncached), after ``warmup`` untimed ones, and the DynamoDB calls and read units one costs.
+
+    For benchmarks: the config cache is emptied before each, outside the timing, so every
+    resolution reads DynamoDB as the effective view does.
+    """
+    import time
+
+    repository = await session.repository(request)
+    entity, resource = request["entity_id"], request["resource"]
+    warmup = request.get("warmup", 0)
+    timings: list[float] = []
+    calls: list[str] = []
+    read_units: list[float] = []
+
+    def ask_for_capacity(params: dict[str, Any], **_: Any) -> None:
+        params.setdefault("ReturnConsumedCapacity", "TOTAL")
+
+    def add_capacity(parsed: dict[str, Any], **_: Any) -> None:
+        consumed = parsed.get("ConsumedCapacity", [])
+        entries = consumed if isinstance(consumed, list) else [consumed]
+        read_units.extend(entry.get("CapacityUnits", 0.0) for entry in entries)
+
+    for index in range(warmup + request["count"]):
+        if index == warmup:
+            client = await repository._get_client()
+            events = client.meta.events
+            events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+            events.register("provide-client-params.dynamodb.BatchGetItem", ask_for_capacity)
+            events.register("after-call.dynamodb.BatchGetItem", add_capacity)
+        await repository.invalidate_config_cache()
+        start = time.perf_counter()
+        await repository.resolve_limits(entity, resource)
+        await repository.resolve_access(entity, resource)
+        if index >= warmup:
+            timings.append((time.perf_counter() - start) * 1000)
+    return {
+        "timings_ms": timings,
+        "calls_per_resolution": len(calls) / request["count"],
+        "read_units_per_resolution": sum(read_units) / request["count"],
+    }
 
 
 async def op_set_resource_defaults(session: Session, request: dict[str, Any]) -> Any:

@@ -266,6 +266,66 @@ class ZaeLimiter:
     def set_audit_retention_days(self, days: int, namespace: str | None = None) -> None:
         self.call("set_audit_retention_days", days=days, namespace=namespace)
 
+    def set_system_defaults(
+        self,
+        limits: list[dict[str, Any]],
+        *,
+        on_unavailable: str | None = None,
+        namespace: str | None = None,
+    ) -> None:
+        self.call(
+            "set_system_defaults",
+            limits=limits,
+            on_unavailable=on_unavailable,
+            namespace=namespace,
+        )
+
+    def create_entity(
+        self,
+        entity_id: str,
+        *,
+        parent_id: str | None = None,
+        cascade: bool | None = None,
+        namespace: str | None = None,
+    ) -> None:
+        self.call(
+            "create_entity",
+            entity_id=entity_id,
+            parent_id=parent_id,
+            cascade=cascade,
+            namespace=namespace,
+        )
+
+    def set_limits(
+        self,
+        entity_id: str,
+        limits: list[dict[str, Any]],
+        resource: str = "_default_",
+        *,
+        namespace: str | None = None,
+        disabled: bool | str | None = None,
+        cascade: bool | None = None,
+    ) -> None:
+        """An entity's config for one resource (``_default_``: every other one)."""
+        self.call(
+            "set_limits",
+            entity_id=entity_id,
+            limits=limits,
+            resource=resource,
+            namespace=namespace,
+            disabled=disabled,
+            cascade=cascade,
+        )
+
+    def resolve(
+        self, entity_id: str, resource: str, namespace: str | None = None
+    ) -> dict[str, Any]:
+        """zae-limiter's own resolution: ``limits`` (None when no level defines one),
+        ``on_unavailable``, ``source`` and, from 0.17, ``access`` (resolve_access)."""
+        return dict(
+            self.call("resolve", entity_id=entity_id, resource=resource, namespace=namespace)
+        )
+
 
 def probe_environment() -> dict[str, str]:
     """Ours without the variables that would point the probe's python at this repository."""

@@ -42,6 +42,7 @@ PINNED_CODES = {
     "GatewayRefused",
     "GatewayError",
     "IdempotencyKeyReused",
+    "NotOnThisLayout",
 }
 
 

@@ -16,9 +16,16 @@ from resource_registry.audit import AuditEvent, HistoryPage
 from resource_registry.backfill.request import BackfillRequest, Mode
 from resource_registry.backfill.summary import BackfillSummary, Drift, NamespaceTally, Tally
 from resource_registry.change_events import ChangeEvent
+from resource_registry.effective import EffectiveLimits, Reach
 from resource_registry.healer import Snapshot, _PendingEvent
 from resource_registry.idempotency import IdempotentRequest, RecordedAnswer
-from resource_registry.layouts.base import StoredResource, StreamTarget
+from resource_registry.layouts.base import (
+    ConfigKeys,
+    ConfigLevel,
+    ConfiguredLimit,
+    StoredResource,
+    StreamTarget,
+)
 from resource_registry.model import Limit, Namespace, NoneMatch, Precondition, ResourceDefaults
 from resource_registry.records import FrozenRecordError, MutableRecord, Record
 from resource_registry.retry import RetryPolicy
@@ -48,6 +55,11 @@ RECORDS: tuple[type[Record], ...] = (
     ChangeEvent,
     Snapshot,
     _PendingEvent,
+    ConfiguredLimit,
+    ConfigLevel,
+    ConfigKeys,
+    EffectiveLimits,
+    Reach,
 )
 
 

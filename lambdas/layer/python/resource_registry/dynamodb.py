@@ -7,6 +7,8 @@ retry loop (retry.py) turns into a fresh try; anything else re-raises as it is.
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -53,6 +55,10 @@ UNAVAILABLE_ERROR_CODES = frozenset(
 )
 # DynamoDB allows 100 actions per transaction.
 MAX_TRANSACT_ACTIONS = 100
+# A BatchGetItem that DynamoDB answers in part (throttled, or over 16 MB) is asked again for the
+# rest this many times in all, before the read counts as unavailable.
+BATCH_GET_ATTEMPTS = 4
+BATCH_GET_BACKOFF_SECONDS = 0.025
 
 REGISTRY_FULL_MESSAGE = (
     "the resource registry is full: adding this name would exceed DynamoDB's 400 KB item size "
@@ -103,16 +109,24 @@ def all_items(method: Callable[..., Any], **request: Any) -> list[dict[str, Any]
     return [item for page in pages(method, **request) for item in page.get("Items", [])]
 
 
-def get_items(client: Any, table_name: str, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The items of ``keys`` that exist, read consistently in one BatchGetItem (and again for
-    any keys DynamoDB left unprocessed)."""
-    found: list[dict[str, Any]] = []
-    request = {table_name: {"Keys": list(keys), "ConsistentRead": True}}
-    while request:
-        answer = call_dynamodb(client.batch_get_item, RequestItems=request)
-        found += answer.get("Responses", {}).get(table_name, [])
-        request = answer.get("UnprocessedKeys") or {}
-    return found
+def batch_get(
+    client: Any, table_name: str, keys: Sequence[dict[str, Any]], *, consistent: bool
+) -> list[dict[str, Any]]:
+    """The items at ``keys`` (at most 100) that exist, from one BatchGetItem: the keys DynamoDB
+    leaves unprocessed are asked for again, and ServiceUnavailableError when some never are (a
+    partial read answered as whole would hide an item)."""
+    items: list[dict[str, Any]] = []
+    remaining: dict[str, Any] = {"Keys": list(keys), "ConsistentRead": consistent}
+    for attempt in range(BATCH_GET_ATTEMPTS):
+        if attempt:  # DynamoDB's advice: back off before asking for the rest
+            time.sleep(random.uniform(0, BATCH_GET_BACKOFF_SECONDS * 2**attempt))
+        response = call_dynamodb(client.batch_get_item, RequestItems={table_name: remaining})
+        items += response.get("Responses", {}).get(table_name, [])
+        unprocessed = response.get("UnprocessedKeys", {}).get(table_name)
+        if not unprocessed or not unprocessed.get("Keys"):
+            return items
+        remaining = unprocessed
+    raise ServiceUnavailableError("DynamoDB kept some of a read unanswered; try again")
 
 
 def describe_botocore_error(error: BotoCoreError) -> str:

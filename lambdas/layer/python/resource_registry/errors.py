@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     UNREPRESENTABLE_LIMIT = "UnrepresentableLimit"
     UNSUPPORTED_TABLE = "UnsupportedTable"
     IDEMPOTENCY_KEY_REUSED = "IdempotencyKeyReused"
+    NOT_ON_THIS_LAYOUT = "NotOnThisLayout"
 
 
 class RegistryError(Exception):
@@ -102,3 +103,10 @@ class IdempotencyKeyReusedError(RegistryError):
     """An idempotency key came back with another request than the one it was first used for."""
 
     code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+
+
+class NotOnThisLayoutError(RegistryError):
+    """The table's layout keeps no items of the kind the request asks about (zae-limiter 0.6-0.7
+    keep no config items: no effective view there)."""
+
+    code = ErrorCode.NOT_ON_THIS_LAYOUT

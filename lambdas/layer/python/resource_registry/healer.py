@@ -25,7 +25,7 @@ from resource_registry.change_events import (
     Publisher,
     iso_time,
 )
-from resource_registry.dynamodb import get_items
+from resource_registry.dynamodb import batch_get
 from resource_registry.errors import NamespaceNotFoundError
 from resource_registry.layouts.base import Item, StoredResource
 from resource_registry.model import Namespace
@@ -242,7 +242,7 @@ class RegistryHealer:
         item_key = layout.item_key(namespace, resource)
         if item_key is not None:
             keys["resource"] = item_key
-        items = get_items(table.client, table.name, list(keys.values()))
+        items = batch_get(table.client, table.name, list(keys.values()), consistent=True)
         by_key = {_key_of(item): item for item in items}
         found = {name: by_key.get(_key_of(key)) for name, key in keys.items()}
         if item_key is not None:

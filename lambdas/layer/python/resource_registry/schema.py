@@ -39,6 +39,16 @@ IDEMPOTENCY_SORT_KEY = "#ANSWER"
 CHANGE_EVENTS_PREFIX = "CHANGE_EVENTS#"
 PUBLISHED_SORT_KEY = "#PUBLISHED"
 ATTR_SEQUENCE = "sequence"
+# zae-limiter's config hierarchy (0.8 and later), what the effective view reads: an entity's
+# config per resource (ENTITY#{id} / #CONFIG#{resource}), its config for every resource without
+# one of its own (resource "_default_"), the resource's #CONFIG item and the namespace's system
+# config (SYSTEM# / #CONFIG).
+ENTITY_PREFIX = "ENTITY#"
+ENTITY_CONFIG_SORT_PREFIX = f"{CONFIG_SORT_KEY}#"
+DEFAULT_RESOURCE = "_default_"
+# zae-limiter's count of entity config items per resource (0.8 and later), in the system
+# partition: one number attribute named after each resource ("_default_" among them).
+ENTITY_CONFIG_RESOURCES_SORT_KEY = "#ENTITY_CONFIG_RESOURCES"
 # Namespaces (namespaced layout): items under the reserved namespace "_".
 RESERVED_NAMESPACE = "_"
 DEFAULT_NAMESPACE = "default"
@@ -73,6 +83,13 @@ ATTR_FINGERPRINT = "fingerprint"
 ATTR_ANSWER = "answer"
 # Attribute of a namespace's system config item (zae-limiter 0.8 and later): the audit retention.
 ATTR_AUDIT_RETENTION_DAYS = "audit_retention_days"
+# Attributes of config items that zae-limiter reads beside the limits: the tri-state access flag
+# (true, false or "bypass"; absent: inherit), the tri-state cascade policy, and on the system
+# config what a client does while DynamoDB is unavailable ("allow" or "block").
+ATTR_DISABLED = "disabled"
+ATTR_CASCADE = "cascade"
+ATTR_ON_UNAVAILABLE = "on_unavailable"
+DISABLED_BYPASS = "bypass"
 # Attribute of zae-limiter's version record.
 ATTR_SCHEMA_VERSION = "schema_version"
 # Attributes of a namespace item.
@@ -91,14 +108,18 @@ FIELD_REFILL_AMOUNT = "ra"
 FIELD_REFILL_PERIOD = "rp"
 NUMBER_FIELDS = (FIELD_CAPACITY, FIELD_BURST, FIELD_REFILL_AMOUNT, FIELD_REFILL_PERIOD)
 # Fields of a limit the API cannot represent: a schedule, a reset schedule or window, a soft flag.
-UNREPRESENTABLE_FIELDS = ("sched", "rsched", "rsa", "soft")
+FIELD_SCHEDULE = "sched"
+FIELD_RESET_SCHEDULE = "rsched"
+FIELD_RESET_AFTER = "rsa"
+FIELD_SOFT = "soft"
+UNREPRESENTABLE_FIELDS = (FIELD_SCHEDULE, FIELD_RESET_SCHEDULE, FIELD_RESET_AFTER, FIELD_SOFT)
 # Item-level schedules of a config item: they too change what its limits mean.
 ITEM_SCHEDULE_ATTRIBUTES = ("sched", "rsched")
 # The schedules' time zone, hoisted to the item: part of the limits, as the schedules are.
 ATTR_SCHEDULE_TIME_ZONE = "sched_tz"
 # Attributes of a config item that zae-limiter changes in place (UpdateItem), not by rewriting the
 # whole item: the resource's disabled flag and cascade policy.
-IN_PLACE_ATTRIBUTES = ("disabled", "cascade")
+IN_PLACE_ATTRIBUTES = (ATTR_DISABLED, ATTR_CASCADE)
 # This service's mark on a config item it wrote: the id of that write (its audit event's id). Every
 # zae-limiter write of a resource's limits rewrites the whole item, which drops the mark, so a
 # write conditioned on it fails after any other writer's (docs/decisions/0011).
@@ -150,6 +171,21 @@ def registry_key(prefix: str = "") -> Key:
 def system_config_key(prefix: str = "") -> Key:
     """The key of a namespace's system config item (where the audit retention is set)."""
     return _key(system_pk(prefix), CONFIG_SORT_KEY)
+
+
+def entity_pk(entity: str, prefix: str = "") -> str:
+    """The partition of an entity (zae-limiter's): its config items among its records."""
+    return f"{prefix}{ENTITY_PREFIX}{entity}"
+
+
+def entity_config_key(entity: str, resource: str, prefix: str = "") -> Key:
+    """The key of an entity's config item for one resource (``_default_``: every other one)."""
+    return _key(entity_pk(entity, prefix), f"{ENTITY_CONFIG_SORT_PREFIX}{resource}")
+
+
+def entity_config_counts_key(prefix: str = "") -> Key:
+    """The key of zae-limiter's count of entity config items per resource."""
+    return _key(system_pk(prefix), ENTITY_CONFIG_RESOURCES_SORT_KEY)
 
 
 def resource_entity_id(resource: str) -> str:

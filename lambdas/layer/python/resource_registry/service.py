@@ -14,6 +14,7 @@ from resource_registry import schema
 from resource_registry.audit import AuditTrail
 from resource_registry.clients import batch_dynamodb_client, dynamodb_client, table_name
 from resource_registry.detection import LAYOUT_VARIABLE, detect_table
+from resource_registry.effective import EffectiveView
 from resource_registry.namespaces import NamespaceDirectory
 from resource_registry.store import RegistryStore
 from resource_registry.table import Table
@@ -49,6 +50,11 @@ def audit_trail() -> AuditTrail:
 def store_for(namespace: str = schema.DEFAULT_NAMESPACE) -> RegistryStore:
     """The store over one namespace of the configured table; NamespaceNotFoundError if none."""
     return RegistryStore(table(), namespaces().resolve(namespace), audit=audit_trail())
+
+
+def effective_view_for(namespace: str = schema.DEFAULT_NAMESPACE) -> EffectiveView:
+    """The effective limits of entities in one namespace; NamespaceNotFoundError if none."""
+    return EffectiveView(table(), namespaces().resolve(namespace))
 
 
 def table_over(client: DynamoDBClient, name: str) -> Table:

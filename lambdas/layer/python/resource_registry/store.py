@@ -110,15 +110,18 @@ class RegistryStore:
         principal: str | None = None,
         *,
         idempotent: IdempotentRequest | None = None,
+        dry_run: bool = False,
     ) -> ResourceDefaults:
         """Replace a resource's whole set of limits and register it, in one transaction.
 
         With a ``precondition`` (If-Match) or ``none_match`` (If-None-Match; ``*`` creates only),
         raise PreconditionFailedError unless the resource meets it. Both are checked on the
         write's own read, and the transaction commits only if nothing changed since. With an
-        ``idempotent`` key already used for this request, answer what that write did.
+        ``idempotent`` key already used for this request, answer what that write did. A
+        ``dry_run`` answers (or refuses) as the write would and stops before writing anything.
         """
         validate_resource_name(resource)
+        _check_dry_run(dry_run, idempotent)
         new_limits = validate_limit_set(limits)
         table, namespace, layout = self.table, self.namespace, self.table.layout
         if len(new_limits) > layout.max_limits:
@@ -136,7 +139,8 @@ class RegistryStore:
             _check_precondition(resource, precondition, stored)
             _check_none_match(resource, none_match, stored)
             _refuse_unrepresentable(resource, stored)
-            stored = layout.comparable(table, namespace, resource, stored)
+            if not dry_run:  # marking the item read is a write
+                stored = layout.comparable(table, namespace, resource, stored)
             # The audit event commits with the change or not at all; its id marks the change.
             event_id, event = self.audit.new_event(
                 namespace, resource, schema.ACTION_LIMITS_SET, principal, new_limits
@@ -156,7 +160,8 @@ class RegistryStore:
                     f"{len(new_limits)} exceeds DynamoDB's {MAX_TRANSACT_ACTIONS} items per "
                     "transaction: delete its defaults first"
                 )
-            commit_with_registry(table, namespace, actions)
+            if not dry_run:
+                commit_with_registry(table, namespace, actions)
             return answer
 
         return with_retries(self._retry_policy, attempt)
@@ -168,14 +173,17 @@ class RegistryStore:
         principal: str | None = None,
         *,
         idempotent: IdempotentRequest | None = None,
+        dry_run: bool = False,
     ) -> None:
         """Delete all of a resource's limits and unregister it, in one transaction.
 
         Raises ResourceNotFoundError when it has no defaults, PreconditionFailedError when it does
         not meet ``precondition``; with an ``idempotent`` key already used for this request,
-        returns as that delete did, writing nothing.
+        returns as that delete did, writing nothing. A ``dry_run`` returns (or refuses) as the
+        delete would and stops before writing anything.
         """
         validate_resource_name(resource)
+        _check_dry_run(dry_run, idempotent)
         table, namespace, layout = self.table, self.namespace, self.table.layout
 
         def attempt() -> None:
@@ -185,6 +193,8 @@ class RegistryStore:
             _check_precondition(resource, precondition, stored)
             if not stored.has_defaults:
                 raise ResourceNotFoundError(f"resource {resource!r} has no default limits")
+            if dry_run:
+                return
             stored = layout.comparable(table, namespace, resource, stored)
             event_id, event = self.audit.new_event(
                 namespace, resource, schema.ACTION_LIMITS_DELETED, principal
@@ -219,6 +229,14 @@ class RegistryStore:
     def _defaults(self, resource: str, stored: StoredResource) -> ResourceDefaults:
         shown = tuple(self.table.layout.shown(limit) for limit in stored.limits)
         return ResourceDefaults(resource, stored.limits, stored.version, stored.etag, shown)
+
+
+def _check_dry_run(dry_run: bool, idempotent: IdempotentRequest | None) -> None:
+    if dry_run and idempotent is not None:
+        raise InvalidInputError(
+            "a dry run writes nothing, so an Idempotency-Key has nothing to record; send it "
+            "with the write itself"
+        )
 
 
 def _check_precondition(

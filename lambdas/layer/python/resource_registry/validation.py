@@ -18,6 +18,12 @@ NAME_RULE = "1 to 64 characters: a letter, then letters, digits, '_', '.' or '-'
 # zae-limiter's resource rule: '/' groups by provider (openai/gpt-4), ':' tags (llama3:8b).
 RESOURCE_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-/:]{0,63}")
 RESOURCE_NAME_RULE = "1 to 64 characters: a letter, then letters, digits, '_', '.', '-', '/' or ':'"
+# zae-limiter's entity id rule (its IDENTIFIER_PATTERN and MAX_IDENTIFIER_LENGTH): UUIDs, API keys
+# (sk-proj-xxx), e-mail-like names.
+ENTITY_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-:@]{0,255}")
+ENTITY_ID_RULE = (
+    "1 to 256 characters: a letter or digit, then letters, digits, '_', '.', '-', ':' or '@'"
+)
 # zae-limiter's own infrastructure limit (DynamoDB write capacity per partition).
 RESERVED_LIMIT_NAMES = frozenset({"wcu"})
 # zae-limiter's longest namespace name.
@@ -61,6 +67,11 @@ def validate_name(
 def validate_resource_name(value: object) -> str:
     """Return ``value`` if it is a valid resource name."""
     return validate_name(value, "resource name", RESOURCE_NAME_PATTERN, RESOURCE_NAME_RULE)
+
+
+def validate_entity_id(value: object) -> str:
+    """Return ``value`` if it is a valid entity id (zae-limiter's rule)."""
+    return validate_name(value, "entity id", ENTITY_ID_PATTERN, ENTITY_ID_RULE)
 
 
 def parse_limits(value: object) -> tuple[Limit, ...]:

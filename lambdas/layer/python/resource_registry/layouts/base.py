@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from resource_registry import schema
-from resource_registry.errors import NamespaceNotFoundError
+from resource_registry.errors import NamespaceNotFoundError, NotOnThisLayoutError
 from resource_registry.model import SOLE_NAMESPACE, Limit, Namespace, Number
 from resource_registry.records import Record
 
@@ -86,6 +86,84 @@ class StoredResource(Record):
 def _digestible(number: Number) -> int | str:
     """A number as the ETag digests it: an int as before fractions were served, else its text."""
     return number if isinstance(number, int) else str(number)
+
+
+class ConfiguredLimit(Record):
+    """One limit of a config item as stored, with what zae-limiter reads beside its numbers."""
+
+    __slots__ = ("limit", "soft", "schedule", "reset_schedule", "reset_after_seconds")
+    limit: Final[Limit]
+    soft: Final[bool]
+    # zae-limiter's compact encodings of the limit's schedules, as stored (None: none).
+    schedule: Final[str | None]
+    reset_schedule: Final[str | None]
+    # A windowed limit's window (reset_after), as stored; None for any other limit.
+    reset_after_seconds: Final[Number | None]
+
+    def __init__(
+        self,
+        limit: Limit,
+        soft: bool = False,
+        schedule: str | None = None,
+        reset_schedule: str | None = None,
+        reset_after_seconds: Number | None = None,
+    ) -> None:
+        self.limit = limit
+        self.soft = soft
+        self.schedule = schedule
+        self.reset_schedule = reset_schedule
+        self.reset_after_seconds = reset_after_seconds
+
+
+class ConfigLevel(Record):
+    """What one config item says, as zae-limiter reads it: its limits, ``disabled`` (True, False
+    or "bypass"; None: inherit), ``cascade`` (None: inherit), and on a system config
+    ``on_unavailable``."""
+
+    __slots__ = ("limits", "disabled", "cascade", "on_unavailable", "schedule_time_zone")
+    limits: Final[tuple[ConfiguredLimit, ...]]
+    disabled: Final[bool | str | None]
+    cascade: Final[bool | None]
+    on_unavailable: Final[str | None]
+    # The one time zone of every schedule on the item (None: UTC, or nothing scheduled).
+    schedule_time_zone: Final[str | None]
+
+    def __init__(
+        self,
+        limits: tuple[ConfiguredLimit, ...],
+        disabled: bool | str | None = None,
+        cascade: bool | None = None,
+        on_unavailable: str | None = None,
+        schedule_time_zone: str | None = None,
+    ) -> None:
+        self.limits = limits
+        self.disabled = disabled
+        self.cascade = cascade
+        self.on_unavailable = on_unavailable
+        self.schedule_time_zone = schedule_time_zone
+
+
+class ConfigKeys(Record):
+    """Where zae-limiter keeps the four levels of an entity's config for one resource, in the
+    order it resolves them."""
+
+    __slots__ = ("entity", "entity_default", "resource", "system")
+    entity: Final[schema.Key]  # the entity's config for the resource
+    entity_default: Final[schema.Key]  # the entity's config for every other resource
+    resource: Final[schema.Key]  # the resource's defaults
+    system: Final[schema.Key]  # the namespace's system config
+
+    def __init__(
+        self,
+        entity: schema.Key,
+        entity_default: schema.Key,
+        resource: schema.Key,
+        system: schema.Key,
+    ) -> None:
+        self.entity = entity
+        self.entity_default = entity_default
+        self.resource = resource
+        self.system = system
 
 
 # A resource found by the backfill, and what proves it has defaults (None: read it to know).
@@ -191,6 +269,36 @@ class Layout(ABC):
     def shown(self, limit: Limit) -> dict[str, Any]:
         """A limit as the API and the audit events show it on this layout."""
         return limit.to_dict()
+
+    # zae-limiter's config hierarchy (0.8 and later): what the effective view reads. A layout
+    # whose releases keep no config items answers with NotOnThisLayoutError or None.
+
+    def config_keys(self, namespace: Namespace, entity: str, resource: str) -> ConfigKeys:
+        """The keys of the four config levels zae-limiter resolves ``entity``'s limits on
+        ``resource`` from; NotOnThisLayoutError where they do not exist."""
+        raise NotOnThisLayoutError(
+            f"this table's layout ({self.name}, zae-limiter 0.6-0.7) keeps an entity's limits "
+            "one item per limit and no config items, which the effective view reads (zae-limiter "
+            "0.8 and later); migrate the table with zae-limiter to use it"
+        )
+
+    def config_level(self, item: Item) -> ConfigLevel:
+        """What one config item of ``config_keys`` says."""
+        raise NotOnThisLayoutError(f"this table's layout ({self.name}) keeps no config items")
+
+    def system_config_key(self, namespace: Namespace) -> schema.Key | None:
+        """The key of the namespace's system config (its limits for every resource without
+        its own); None where the layout keeps no config items."""
+        return None
+
+    def entity_config_counts_key(self, namespace: Namespace) -> schema.Key | None:
+        """The key of zae-limiter's count of entity config items per resource; None where the
+        layout keeps no such count."""
+        return None
+
+    def entity_config_count(self, item: Item, resource: str) -> int:
+        """How many entities have a config item for ``resource``, by the count's item."""
+        return 0
 
     # The registry.
 

@@ -16,6 +16,9 @@ from resource_registry import schema
 from resource_registry.dynamodb import RetryableWriteError, call_dynamodb
 from resource_registry.layouts.base import (
     Action,
+    ConfigKeys,
+    ConfigLevel,
+    ConfiguredLimit,
     Found,
     Item,
     Layout,
@@ -192,6 +195,37 @@ class CompositeLayout(Layout):
     def item_key(self, namespace: Namespace, resource: str) -> schema.Key | None:
         return schema.config_key(resource, namespace.prefix)
 
+    def config_keys(self, namespace: Namespace, entity: str, resource: str) -> ConfigKeys:
+        prefix = namespace.prefix
+        return ConfigKeys(
+            entity=schema.entity_config_key(entity, resource, prefix),
+            entity_default=schema.entity_config_key(entity, schema.DEFAULT_RESOURCE, prefix),
+            resource=schema.config_key(resource, prefix),
+            system=schema.system_config_key(prefix),
+        )
+
+    def config_level(self, item: Item) -> ConfigLevel:
+        limits, _ = _config_limits(item)
+        windowed = schema.config_limit_names(item)
+        return ConfigLevel(
+            tuple(_configured(item, limit, windowed[limit.name]) for limit in limits),
+            disabled=_disabled(item),
+            cascade=_cascade(item),
+            on_unavailable=_text(item, schema.ATTR_ON_UNAVAILABLE),
+            schedule_time_zone=_text(item, schema.ATTR_SCHEDULE_TIME_ZONE),
+        )
+
+    def system_config_key(self, namespace: Namespace) -> schema.Key | None:
+        return schema.system_config_key(namespace.prefix)
+
+    def entity_config_counts_key(self, namespace: Namespace) -> schema.Key | None:
+        return schema.entity_config_counts_key(namespace.prefix)
+
+    def entity_config_count(self, item: Item, resource: str) -> int:
+        # zae-limiter decrements before it removes a count at zero, so one may read below zero.
+        text = item.get(resource, {}).get("N", "0")
+        return max(0, int(stored_number(text)))
+
     def limits_change(
         self, old_image: Item | None, new_image: Item | None
     ) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None] | None:
@@ -289,6 +323,46 @@ def _config_limits(item: Item) -> tuple[tuple[Limit, ...], dict[str, str]]:
         elif item_schedule:
             unrepresentable[name] = "under a resource-level schedule"
     return tuple(limits), unrepresentable
+
+
+def _configured(item: Item, limit: Limit, windowed: bool) -> ConfiguredLimit:
+    """A limit with what zae-limiter reads beside its numbers, as it reads them."""
+
+    def stored(field_name: str) -> dict[str, Any]:
+        value: dict[str, Any] = item.get(
+            schema.limit_attribute(limit.name, field_name, windowed), {}
+        )
+        return value
+
+    window = stored(schema.FIELD_RESET_AFTER).get("N")
+    return ConfiguredLimit(
+        limit,
+        soft=bool(stored(schema.FIELD_SOFT).get("BOOL", False)),
+        schedule=stored(schema.FIELD_SCHEDULE).get("S") or None,
+        reset_schedule=stored(schema.FIELD_RESET_SCHEDULE).get("S") or None,
+        reset_after_seconds=stored_number(window) if window is not None else None,
+    )
+
+
+def _disabled(item: Item) -> bool | str | None:
+    """The access flag as zae-limiter decodes it: absent inherits, a string other than "bypass"
+    reads as an explicit False (what a reader before 0.17 makes of "bypass")."""
+    value = item.get(schema.ATTR_DISABLED)
+    if not value:
+        return None
+    if value.get("S") == schema.DISABLED_BYPASS:
+        return schema.DISABLED_BYPASS
+    return bool(value.get("BOOL", False))
+
+
+def _cascade(item: Item) -> bool | None:
+    value = item.get(schema.ATTR_CASCADE)
+    return bool(value.get("BOOL", False)) if value else None
+
+
+def _text(item: Item, attribute: str) -> str | None:
+    text: str | None = item.get(attribute, {}).get("S") or None
+    return text
 
 
 def _is_set(value: dict[str, Any] | None) -> bool:
