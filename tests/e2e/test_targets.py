@@ -1,0 +1,101 @@
+"""How `make e2e STACK=name` finds a deployed stack's API and table, and what it says when it
+cannot. CloudFormation's answers are stubbed: nothing here reaches AWS."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from devtools.dynamodb_local import ROOT
+from tests.e2e.targets import TargetError, stack_outputs, stack_target
+
+STACK = "ResourceRegistry"
+
+
+@pytest.fixture
+def cloudformation() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("cloudformation", region_name="eu-west-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def described(outputs: dict[str, str]) -> dict[str, Any]:
+    """DescribeStacks' answer for a stack with ``outputs``."""
+    stack = {
+        "StackName": STACK,
+        "CreationTime": datetime(2026, 1, 1, tzinfo=UTC),
+        "StackStatus": "CREATE_COMPLETE",
+        "Outputs": [{"OutputKey": key, "OutputValue": value} for key, value in outputs.items()],
+    }
+    return {"Stacks": [stack]}
+
+
+def test_the_api_url_and_table_come_from_the_stacks_outputs(
+    cloudformation: tuple[Any, Stubber],
+) -> None:
+    client, stubber = cloudformation
+    outputs = {
+        "ApiUrl": "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/",
+        "TableName": "ResourceRegistry-RegistryTable1A2B3C",
+        "AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:alarms",
+    }
+    stubber.add_response("describe_stacks", described(outputs), {"StackName": STACK})
+    assert stack_outputs(client, STACK) == (
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/v1",
+        "ResourceRegistry-RegistryTable1A2B3C",
+    )
+
+
+def test_a_missing_stack_or_output_is_one_line_that_says_what_to_check(
+    cloudformation: tuple[Any, Stubber],
+) -> None:
+    client, stubber = cloudformation
+    stubber.add_client_error(
+        "describe_stacks",
+        "ValidationError",
+        "Stack with id Nope does not exist",
+        expected_params={"StackName": "Nope"},
+    )
+    with pytest.raises(
+        TargetError, match=r"^stack Nope: Stack with id Nope does not exist \(check STACK"
+    ):
+        stack_outputs(client, "Nope")
+    outputs = {"ApiUrl": "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/"}
+    stubber.add_response("describe_stacks", described(outputs), {"StackName": STACK})
+    with pytest.raises(TargetError, match=f"^stack {STACK} has no output TableName: "):
+        stack_outputs(client, STACK)
+
+
+def test_without_a_region_the_target_says_to_set_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    with pytest.raises(TargetError, match=r"^no AWS region: set AWS_REGION"):
+        stack_target("ResourceRegistry")
+
+
+def test_make_e2e_without_a_stack_says_what_to_set_in_one_line() -> None:
+    done = subprocess.run(
+        ["make", "--no-print-directory", "e2e", "STACK="],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # make's own form of a one-line error ("Makefile:N: *** ...  Stop."), before anything installs
+    assert done.returncode != 0
+    (line,) = done.stderr.strip().splitlines()
+    assert (
+        "*** set STACK to the deployed stack's name, e.g. make e2e STACK=ResourceRegistry "
+        "(make test runs the same suite against make run's server)" in line
+    )
