@@ -76,8 +76,8 @@ class Target:
 
     def purge_namespace(self, name: str) -> None:
         """Remove namespace ``name`` and every item under it that GSI4 lists (its registry and
-        audit events), as zae-limiter's delete_namespace then purge_namespace do. Idempotency
-        records carry no GSI4 keys: they expire after 24 hours."""
+        audit events), as zae-limiter's delete_namespace then purge_namespace do. Without GSI4
+        keys, idempotency records (24-hour TTL) and the healer's publish marks stay."""
         item = self.dynamodb.get_item(
             TableName=self.table, Key=schema.namespace_key(name), ConsistentRead=True
         ).get("Item")
@@ -104,7 +104,8 @@ class Target:
 
 @dataclass(frozen=True)
 class LocalRun:
-    """`make run`'s program, serving ``url`` over ``table``."""
+    """`make run`'s program, serving ``url`` over ``table``; ``environment`` is a shell's that
+    calls it (local credentials, none of the developer's AWS settings)."""
 
     url: str
     table: str
@@ -120,9 +121,12 @@ def local_run(dynamodb_endpoint: str, directory: Path) -> Iterator[LocalRun]:
     Its console goes to ``directory``/run.log; its change events to events.jsonl there."""
     port = free_port()
     table = f"resource-registry-{uuid.uuid4().hex[:8]}"
-    environment = {
+    shell = {
         **{key: value for key, value in os.environ.items() if key not in AWS_SETTINGS},
         **LOCAL_AWS,
+    }
+    environment = {
+        **shell,
         "PORT": str(port),
         "TABLE_NAME": table,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
@@ -143,8 +147,7 @@ def local_run(dynamodb_endpoint: str, directory: Path) -> Iterator[LocalRun]:
         )
         try:
             _wait_until_serving(url, process, log)
-            client_environment = {k: v for k, v in environment.items() if k != "PORT"}
-            yield LocalRun(url, table, client_environment, log)
+            yield LocalRun(url, table, shell, log)
         finally:
             process.send_signal(signal.SIGINT)  # what Ctrl-C sends
             try:
@@ -168,15 +171,20 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -
 
 
 def local_target(run: LocalRun, dynamodb: Any) -> Target:
-    """The target of ``make test``: make run's program over its namespaced table."""
+    """The target of ``make test``: make run's program over the table it made."""
     return Target(
         label=f"make run ({run.url})",
         url=run.url,
         table=run.table,
         dynamodb=dynamodb,
         environment=run.environment,
-        namespaced=True,
+        namespaced=has_namespaces(dynamodb, run.table),
     )
+
+
+def has_namespaces(dynamodb: Any, table: str) -> bool:
+    """Whether the table has zae-limiter's namespaces (its layout, as the service detects it)."""
+    return detect_table(dynamodb, table, None).layout is NAMESPACED
 
 
 def stack_outputs(cloudformation: Any, stack: str) -> tuple[str, str]:
@@ -215,7 +223,7 @@ def stack_target(stack: str) -> Target:
             )
         url, table = stack_outputs(session.client("cloudformation"), stack)
         dynamodb = session.client("dynamodb")
-        layout = detect_table(dynamodb, table, None).layout
+        namespaced = has_namespaces(dynamodb, table)
     except (BotoCoreError, RegistryError) as error:
         raise TargetError(f"stack {stack}: {error}") from None
     except ClientError as error:
@@ -226,5 +234,5 @@ def stack_target(stack: str) -> Target:
         table=table,
         dynamodb=dynamodb,
         environment=dict(os.environ),
-        namespaced=layout is NAMESPACED,
+        namespaced=namespaced,
     )

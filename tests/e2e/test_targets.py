@@ -1,5 +1,6 @@
 """How `make e2e STACK=name` finds a deployed stack's API and table, and what it says when it
-cannot. CloudFormation's answers are stubbed: nothing here reaches AWS."""
+cannot (CloudFormation's answers stubbed: nothing here reaches AWS); what a journey leaves
+behind on the local target."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ import pytest
 from botocore.stub import Stubber
 
 from devtools.dynamodb_local import ROOT
-from tests.e2e.targets import TargetError, stack_outputs, stack_target
+from resource_registry import schema
+from resource_registry.dynamodb import all_items
+from resource_registry_client import parse_named
+from tests.e2e.targets import Target, TargetError, stack_outputs, stack_target
+from tests.e2e.workspace import Workspace
 
 STACK = "ResourceRegistry"
 
@@ -99,3 +104,37 @@ def test_make_e2e_without_a_stack_says_what_to_set_in_one_line() -> None:
         "*** set STACK to the deployed stack's name, e.g. make e2e STACK=ResourceRegistry "
         "(make test runs the same suite against make run's server)" in line
     )
+
+
+def test_a_journeys_namespace_is_removed_with_everything_in_it(
+    target: Target, tmp_path: Path
+) -> None:
+    # Given a journey's workspace where a resource was set, changed with a key, and read
+    workspace = Workspace(target, tmp_path)
+    namespace = workspace.namespace
+    namespace_id = target.dynamodb.get_item(
+        TableName=target.table, Key=schema.namespace_key(namespace), ConsistentRead=True
+    )["Item"][schema.ATTR_NAMESPACE_ID]["S"]
+    workspace.client.set_defaults("gpt-4", [parse_named("rpm=5/1s")], namespace)
+    workspace.client.set_defaults(
+        "gpt-4", [parse_named("rpm=6/1s")], namespace, idempotency_key="e2e-cleanup"
+    )
+    assert namespace in workspace.client.list_namespaces()
+    # When the journey ends
+    workspace.clean_up()
+    # Then the namespace is gone with its defaults, registry and audit events. Left: the
+    # idempotency record (24-hour TTL) and the healer's mark of the last change event it
+    # published per resource, which has neither GSI4 keys nor a TTL (zae-limiter's own
+    # purge_namespace leaves it too)
+    assert namespace not in workspace.client.list_namespaces()
+    items = all_items(target.dynamodb.scan, TableName=target.table, ConsistentRead=True)
+    left = {
+        (item["PK"]["S"], item["SK"]["S"])
+        for item in items
+        if namespace_id in item["PK"]["S"] + item["SK"]["S"] or namespace in item["SK"]["S"]
+    }
+    assert {sort_key for _, sort_key in left} <= {
+        schema.IDEMPOTENCY_SORT_KEY,
+        schema.PUBLISHED_SORT_KEY,
+    }
+    assert any(sort_key == schema.IDEMPOTENCY_SORT_KEY for _, sort_key in left)
