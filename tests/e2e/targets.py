@@ -211,7 +211,9 @@ def stack_target(stack: str) -> Target:
     """The target of ``make e2e STACK=...``: the stack's API, signed with the caller's
     credentials, and its table, found from the stack's outputs. TargetError says what to set."""
     try:
-        session = boto3.session.Session()
+        # botocore reads AWS_DEFAULT_REGION and the profile, not AWS_REGION (the docs' variable)
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        session = boto3.session.Session(region_name=region or None)
         if session.region_name is None:
             raise TargetError(
                 "no AWS region: set AWS_REGION (or AWS_PROFILE with a region) to the stack's"

@@ -89,6 +89,20 @@ def test_without_a_region_the_target_says_to_set_one(
         stack_target("ResourceRegistry")
 
 
+def test_the_region_is_aws_regions_and_credentials_are_asked_for_before_any_call(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(variable)
+    for variable in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(variable, str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(TargetError, match=r"^no AWS credentials found: set AWS_PROFILE"):
+        stack_target("ResourceRegistry")
+
+
 def test_make_e2e_without_a_stack_says_what_to_set_in_one_line() -> None:
     done = subprocess.run(
         ["make", "--no-print-directory", "e2e", "STACK="],
