@@ -27,14 +27,20 @@ export CDK_DISABLE_VERSION_CHECK := 1
 ZAE_LIMITER_VERSIONS := 0.6.0 0.9.1 0.17.0
 ZAE_LIMITER_PYTHON ?= $(PYTHON)
 INTEROP_VENVS := $(foreach version,$(ZAE_LIMITER_VERSIONS),.venv-zae-limiter/$(version)/.installed)
+# make e2e needs a stack to run against: said in one line, before anything installs.
+ifneq ($(filter e2e,$(MAKECMDGOALS)),)
+ifeq ($(STACK),)
+$(error set STACK to the deployed stack's name, e.g. make e2e STACK=ResourceRegistry (make test runs the same suite against make run's server))
+endif
+endif
 
-.PHONY: help deps interop-venvs run test lint typecheck unit synth openapi backfill verify prune bench clean clean-data
+.PHONY: help deps interop-venvs run test lint typecheck unit e2e synth openapi backfill verify prune bench clean clean-data
 .DEFAULT_GOAL := help
 
 help: ## list the targets and the environment variables they read
 	@echo "Targets:"
-	@grep -hE '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | \
-		sed -E 's/^([a-z -]+):.*## (.*)$$/\1\t\2/' | awk -F'\t' '{printf "  %-26s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z][a-z0-9 -]*:.*## ' $(MAKEFILE_LIST) | \
+		sed -E 's/^([a-z0-9 -]+):.*## (.*)$$/\1\t\2/' | awk -F'\t' '{printf "  %-26s %s\n", $$1, $$2}'
 	@echo "Environment:"
 	@echo "  TABLE_NAME                 the table (default resource-registry): run, backfill/verify/prune"
 	@echo "  AWS_ENDPOINT_URL_DYNAMODB  use this DynamoDB and start none: run, backfill/verify/prune"
@@ -48,6 +54,7 @@ help: ## list the targets and the environment variables they read
 	@echo "  RESUME                     continue a run DynamoDB stopped, as it printed: backfill/verify/prune"
 	@echo "  BENCH_ARGS                 arguments to the benchmarks, e.g. --quick: bench"
 	@echo "  NAMESPACE                  one namespace (default every namespace): backfill/verify/prune"
+	@echo "  STACK                      the deployed stack the end-to-end suite runs against: e2e"
 	@echo "  PYTHON                     the Python that makes .venv (default python3.13, else the newest of 3.12, 3.11)"
 
 deps: $(VENV)/.installed node_modules/.installed ## install everything: the virtualenv and npm packages
@@ -96,12 +103,18 @@ lint: deps ## ruff: lint and format check
 typecheck: deps ## mypy, strict
 	$(BIN)/mypy lambdas devtools infra app.py tests client
 
+# E2E_STACK is make e2e's: make test drives make run's server, never a stack.
 test: lint typecheck $(INTEROP_VENVS) ## lint, typecheck and the whole suite (what CI runs)
-	$(BIN)/pytest -n 2 --dist loadfile
+	E2E_STACK= $(BIN)/pytest -n 2 --dist loadfile
 
 # No unit test uses schemathesis' or anyio's pytest plugins; loading them costs seconds.
 unit: deps ## only the fast unit tests (moto, no DynamoDB Local; under 30 s)
 	$(BIN)/pytest tests/unit -q -p no:schemathesis -p no:anyio
+
+# The journeys of tests/e2e (which make test runs against make run's server) against a deployed
+# stack, with the caller's AWS credentials; no DynamoDB Local, no Java.
+e2e: $(VENV)/.installed ## the end-to-end journeys against the deployed stack STACK (AWS credentials)
+	E2E_STACK=$(STACK) $(BIN)/pytest tests/e2e/test_journeys.py -q -p no:randomly
 
 synth: deps ## the CloudFormation template into cdk.out/, offline
 	npx cdk synth --quiet --output cdk.out

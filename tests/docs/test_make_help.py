@@ -23,5 +23,5 @@ def test_make_help_lists_every_declared_target_and_setting() -> None:
     assert set(declared.split()) - listed == set()
     settings = {"TABLE_NAME", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION,", "AWS_PROFILE", "PORT"}
     settings |= {"DYNAMODB_LOCAL_PORT", "LOCAL_DATA_DIR", "SEGMENTS", "BENCH_ARGS", "PYTHON"}
-    settings |= {"TABLE_LAYOUT", "NAMESPACE"}
+    settings |= {"TABLE_LAYOUT", "NAMESPACE", "STACK"}
     assert settings - listed == set()
