@@ -8,6 +8,7 @@ update, which an interrupted write never makes); tests/interop/ has the released
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -20,7 +21,12 @@ from devtools.dynamodb_local import ROOT, DynamoDBLocal
 from devtools.layout_tables import DEFAULT_NAMESPACE_ID, create_layout_table
 from devtools.stream_poller import StreamPoller
 from resource_registry import json_text, schema, service
-from resource_registry.change_events import DETAIL_TYPE, SOURCE, ChangeEvent
+from resource_registry.change_events import (
+    DETAIL_TYPE,
+    MARK_RETENTION_SECONDS,
+    SOURCE,
+    ChangeEvent,
+)
 from resource_registry.healer import RegistryHealer
 from tests.conftest import api_call
 
@@ -192,6 +198,21 @@ def test_a_redelivered_or_late_batch_changes_nothing_and_publishes_nothing_twice
     assert len(published) == 2
     assert streamed.items() == items
     assert streamed.registry() == {"gpt-4"}
+
+
+def test_the_mark_of_a_published_change_expires_once_no_record_of_it_can_come_again(
+    streamed: StreamedTable,
+) -> None:
+    # Given a published change
+    before = time.time()
+    streamed.zae_limiter_set("gpt-4")
+    streamed.heal()
+    # Then its mark carries a TTL past the stream's 24 hours (a mark nothing else removes)
+    mark = streamed.client.get_item(
+        TableName=streamed.name, Key=schema.published_key("gpt-4", streamed.prefix)
+    )["Item"]
+    expires = int(mark[schema.ATTR_TTL]["N"])
+    assert before + 24 * 3600 < expires <= time.time() + MARK_RETENTION_SECONDS
 
 
 def test_a_late_record_of_a_set_never_undoes_a_newer_delete(streamed: StreamedTable) -> None:

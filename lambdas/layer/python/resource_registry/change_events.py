@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from resource_registry import json_text, schema
@@ -31,6 +31,11 @@ WRITER_OTHER = "other"
 PUT_EVENTS_ENTRIES = 10
 # Stream sequence numbers are up to 40 digits: padded, they compare as text in a condition.
 SEQUENCE_DIGITS = 40
+# How long a mark outlives its last publish. A stream keeps a record 24 hours (and the stack's
+# mapping gives up on one after an hour), so no record a mark guards against can come later; then
+# DynamoDB's TTL removes the mark, which nothing else would (it has no GSI4 keys, so zae-limiter's
+# purge_namespace does not find it).
+MARK_RETENTION_SECONDS = 2 * 24 * 3600
 
 Limits = list[dict[str, Any]] | None
 
@@ -124,8 +129,8 @@ class PublishedMarks:
     """The stream position of each resource's last published change event (the healer reads it
     with the resource's items)."""
 
-    def __init__(self, table: Table) -> None:
-        self._table = table
+    def __init__(self, table: Table, clock: Callable[[], float] = time.time) -> None:
+        self._table, self._clock = table, clock
 
     def mark(self, namespace: Namespace, resource: str, sequence: int) -> None:
         """Record that the change at ``sequence`` was published (a later mark stays)."""
@@ -136,8 +141,11 @@ class PublishedMarks:
                 self._table.client.update_item,
                 TableName=self._table.name,
                 Key=schema.published_key(resource, namespace.prefix),
-                UpdateExpression="SET #sequence = :sequence",
+                UpdateExpression="SET #sequence = :sequence, #ttl = :expires",
                 ConditionExpression="attribute_not_exists(#sequence) OR #sequence < :sequence",
-                ExpressionAttributeNames={"#sequence": schema.ATTR_SEQUENCE},
-                ExpressionAttributeValues={":sequence": {"S": padded}},
+                ExpressionAttributeNames={"#sequence": schema.ATTR_SEQUENCE, "#ttl": schema.ATTR_TTL},
+                ExpressionAttributeValues={
+                    ":sequence": {"S": padded},
+                    ":expires": {"N": str(int(self._clock()) + MARK_RETENTION_SECONDS)},
+                },
             )
