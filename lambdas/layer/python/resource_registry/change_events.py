@@ -143,7 +143,10 @@ class PublishedMarks:
                 Key=schema.published_key(resource, namespace.prefix),
                 UpdateExpression="SET #sequence = :sequence, #ttl = :expires",
                 ConditionExpression="attribute_not_exists(#sequence) OR #sequence < :sequence",
-                ExpressionAttributeNames={"#sequence": schema.ATTR_SEQUENCE, "#ttl": schema.ATTR_TTL},
+                ExpressionAttributeNames={
+                    "#sequence": schema.ATTR_SEQUENCE,
+                    "#ttl": schema.ATTR_TTL,
+                },
                 ExpressionAttributeValues={
                     ":sequence": {"S": padded},
                     ":expires": {"N": str(int(self._clock()) + MARK_RETENTION_SECONDS)},
