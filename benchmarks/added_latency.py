@@ -1,0 +1,191 @@
+"""Issue 19.8: a set's latency when each round trip costs what a network adds, next to theirs.
+
+Over loopback a round trip to DynamoDB Local costs nothing, so section 8 compares what DynamoDB
+Local does for each set, not what a set costs in AWS, where every call crosses a network. Here
+both clients reach the same DynamoDB Local through a LatencyProxy that holds each round trip for
+0, 1 or 5 ms, one proxy per added latency, and the proxies count the round trips. Ours makes two
+(a consistent GetItem, one TransactWriteItems of four items); zae-limiter 0.17.0's makes four
+(GetItem, PutItem, UpdateItem of the registry, audit PutItem), not atomic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from functools import partial
+
+from benchmarks.latency_proxy import LatencyProxy
+from benchmarks.metering import DynamoDBMeter
+from benchmarks.report import Figure, Section, format_number, ratio_at_most
+from benchmarks.stats import elapsed_ms, median, percentile
+from benchmarks.zae_limiter_sets import (
+    SET_LIMITS,
+    SET_ROUNDS,
+    THEIRS,
+    SetTimings,
+    alternate_sets,
+    functions_client,
+    our_set,
+    warm_up,
+    zae_limiter_table,
+)
+from devtools.dynamodb_local import DynamoDBLocal
+from resource_registry import service
+from resource_registry.store import RegistryStore
+from tests.support.zae_limiter import ZaeLimiter
+
+ADDED_MS = (0, 1, 5)
+GOAL_ADDED_MS, GOAL_RATIO = 1, 0.75
+SAMPLES, QUICK_SAMPLES = 300, 40  # sets per side at each added latency
+COUNTED_SETS = 5
+FORWARDING_SAMPLES = 200
+
+
+def run(local: DynamoDBLocal, quick: bool, progress: Callable[[str], None]) -> Section:
+    section = Section(9, "Set latency with a network's round trips added (vs zae-limiter 0.17.0)")
+    zae = zae_limiter_table(local, "ZAEL-bench-latency")
+    samples = QUICK_SAMPLES if quick else SAMPLES
+    with ExitStack() as proxies_open:
+        proxies = {
+            added: proxies_open.enter_context(LatencyProxy(local.endpoint, added))
+            for added in ADDED_MS
+        }
+        stores = {
+            proxy.endpoint: service.store_over(functions_client(proxy.endpoint), zae.table_name)
+            for proxy in proxies.values()
+        }
+        for store in stores.values():
+            warm_up(store)
+        unproxied = proxies[0]
+        progress("round trips of one set, counted at the proxy")
+        section.figures.append(_round_trips(zae, unproxied, stores[unproxied.endpoint]))
+        section.figures.append(_forwarding(local, unproxied, stores[unproxied.endpoint]))
+        progress(f"sets at {', '.join(map(str, ADDED_MS))} ms added per round trip")
+        timings = alternate_sets(zae, stores, samples)
+        for added, proxy in proxies.items():
+            section.figures += _latency_figures(added, timings[proxy.endpoint])
+    section.notes += _notes(proxies, timings, samples)
+    return section
+
+
+def _round_trips(zae: ZaeLimiter, proxy: LatencyProxy, store: RegistryStore) -> Figure:
+    """One warm set of ours, and theirs from the difference between probes of 1 and 1 + n sets."""
+    meter = DynamoDBMeter(store.table.client)
+    before = proxy.round_trips
+    meter.take()
+    our_set(store)
+    ours = proxy.round_trips - before
+    calls = meter.take()
+
+    def theirs(count: int) -> int:
+        before = proxy.round_trips
+        zae.call(
+            "time_set_resource_defaults",
+            endpoint_url=proxy.endpoint,
+            resource=THEIRS,
+            limits=SET_LIMITS,
+            count=count,
+            warmup=1,
+        )
+        return proxy.round_trips - before
+
+    # A probe also opens its repository and resolves the namespace: the difference leaves that out.
+    their_trips = (theirs(1 + COUNTED_SETS) - theirs(1)) / COUNTED_SETS
+    return Figure(
+        "set round trips, counted at the proxy",
+        ours,
+        their_trips,
+        "",
+        measured_note=calls.describe_calls(),
+        baseline_note="zae-limiter 0.17.0, not atomic",
+    )
+
+
+def _forwarding(local: DynamoDBLocal, proxy: LatencyProxy, store: RegistryStore) -> Figure:
+    """What the proxy itself adds to a round trip: one GetItem through it at 0 ms and direct."""
+    request = {
+        "TableName": store.table.name,
+        "Key": store.table.layout.registry_key(store.namespace),
+    }
+    clients = {"through": store.table.client, "direct": functions_client(local.endpoint)}
+    timed: dict[str, list[float]] = {name: [] for name in clients}
+    for _ in range(FORWARDING_SAMPLES):
+        for name, client in clients.items():
+            timed[name].append(elapsed_ms(partial(client.get_item, **request)))
+    return Figure(
+        "one GetItem through the proxy at +0 ms",
+        median(timed["through"]),
+        median(timed["direct"]),
+        "ms",
+        measured_note=f"n={FORWARDING_SAMPLES}",
+        baseline_note="the same GetItem, direct",
+    )
+
+
+def _latency_figures(added: int, timed: SetTimings) -> list[Figure]:
+    goal = ratio_at_most(GOAL_RATIO) if added == GOAL_ADDED_MS else None
+    where = f"+{added} ms per round trip"
+    return [
+        Figure(
+            f"set median latency, {where}",
+            median(timed.ours),
+            median(timed.theirs),
+            "ms",
+            goal=goal,
+            measured_note=f"n={len(timed.ours)}",
+            baseline_note=f"zae-limiter 0.17.0, n={len(timed.theirs)}",
+        ),
+        Figure(
+            f"set p90 latency, {where}",
+            percentile(timed.ours, 90),
+            percentile(timed.theirs, 90),
+            "ms",
+        ),
+    ]
+
+
+def _notes(
+    proxies: Mapping[int, LatencyProxy], timings: Mapping[str, SetTimings], samples: int
+) -> list[str]:
+    slept = ", ".join(
+        f"{format_number(proxy.mean_delay_ms)} ms at +{added}"
+        for added, proxy in proxies.items()
+        if added
+    )
+    return [
+        "Both clients reach DynamoDB Local through benchmarks/latency_proxy.py, a loopback TCP "
+        "proxy (asyncio, in this process) that holds the first bytes of each request, that is "
+        "each round trip, for the added latency before forwarding it; one proxy per latency. "
+        f"What its sleeps took per round trip: {slept}. A round trip's whole cost is that, the "
+        "proxy's own forwarding (the GetItem row) and DynamoDB Local's work.",
+        "Ours is RegistryStore.set_defaults on the client the functions make (CLIENT_CONFIG), "
+        "warm, in this process; theirs is zae-limiter 0.17.0's Repository.set_resource_defaults "
+        "timed inside its own process (its probe, its own virtualenv), on the same 0.17 table, "
+        f"three limits each, {samples} sets each per latency in {SET_ROUNDS} alternating rounds. "
+        "Their round trips: the proxy's count over a probe of six sets less one of one, over "
+        "five.",
+        _break_even(timings[proxies[0].endpoint], timings[proxies[max(proxies)].endpoint]),
+    ]
+
+
+def _break_even(fast: SetTimings, slow: SetTimings) -> str:
+    """Where the medians' straight lines through 0 and the largest added latency cross the goal."""
+    span = max(ADDED_MS)
+    ours_at_0, theirs_at_0 = median(fast.ours), median(fast.theirs)
+    ours_slope = (median(slow.ours) - ours_at_0) / span
+    theirs_slope = (median(slow.theirs) - theirs_at_0) / span
+
+    def crossing(ratio: float) -> str:
+        # ours_at_0 + ours_slope·d = ratio · (theirs_at_0 + theirs_slope·d)
+        gain = ratio * theirs_slope - ours_slope
+        if gain <= 0:
+            return "never"
+        added = (ours_at_0 - ratio * theirs_at_0) / gain
+        return "already at 0 ms" if added <= 0 else f"from {format_number(added)} ms"
+
+    return (
+        f"From the medians at 0 and {span} ms: each ms added per round trip costs ours "
+        f"{format_number(ours_slope)} ms and theirs {format_number(theirs_slope)} ms per set. "
+        f"On those lines ours is faster {crossing(1.0)} added per round trip, and at "
+        f"{GOAL_RATIO}x {crossing(GOAL_RATIO)}."
+    )
