@@ -16,43 +16,31 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
-
-from benchmarks.dataset import LIMITS, RESOURCES, load, other_items
-from benchmarks.environment import REGION
+from benchmarks.dataset import RESOURCES, load, other_items
 from benchmarks.metering import DynamoDBMeter
 from benchmarks.report import Comparison, Figure, Goal, Section, measured_equals, ratio_at_most
 from benchmarks.stats import elapsed_ms, median
-from devtools.dynamodb_local import LOCAL_CREDENTIALS, DynamoDBLocal
+from benchmarks.zae_limiter_sets import (
+    NAMESPACE,
+    NO_BURST,
+    alternate_sets,
+    functions_client,
+    our_set,
+    warm_up,
+    zae_limiter_table,
+)
+from devtools.dynamodb_local import DynamoDBLocal
 from devtools.layout_tables import LAYOUTS, create_layout_table
 from resource_registry import schema, service
 from resource_registry.backfill.reconciler import RegistryReconciler
 from resource_registry.backfill.request import BackfillRequest, Mode
-from resource_registry.clients import CLIENT_CONFIG
 from resource_registry.dynamodb import all_items
-from resource_registry.layouts import NAMESPACED
-from resource_registry.model import Limit, Namespace
+from resource_registry.model import Namespace
 from tests.support.zae_limiter import ZaeLimiter
 
 NAMESPACED_TABLE_ITEMS, QUICK_NAMESPACED_TABLE_ITEMS = 100_000, 5_000
 SET_SAMPLES, QUICK_SET_SAMPLES = 300, 40
-SET_WARMUP = 30
-SET_ROUNDS = 5
 MIN_NAMESPACE_SAVING = 100
-NAMESPACE = "tenant-a"
-# zae-limiter 0.17 keeps no burst: the benchmark's limits with their burst at capacity, for us
-# and, as JSON, for zae-limiter.
-NO_BURST = tuple(
-    Limit(
-        name=limit.name,
-        capacity=limit.capacity,
-        burst=limit.capacity,
-        refill_amount=limit.refill_amount,
-        refill_period_seconds=limit.refill_period_seconds,
-    )
-    for limit in LIMITS
-)
-SET_LIMITS = [NAMESPACED.shown(limit) for limit in NO_BURST]
 
 
 def run(local: DynamoDBLocal, quick: bool, progress: Callable[[str], None]) -> Section:
@@ -60,7 +48,7 @@ def run(local: DynamoDBLocal, quick: bool, progress: Callable[[str], None]) -> S
     for layout in LAYOUTS:
         section.figures += _per_layout(local, layout)
     progress("a set next to zae-limiter 0.17.0's own, on a table it made")
-    zae = _zae_limiter_table(local, "ZAEL-bench-set")
+    zae = zae_limiter_table(local, "ZAEL-bench-set")
     samples = QUICK_SET_SAMPLES if quick else SET_SAMPLES
     section.figures += _set_figures(local, zae, samples)
     size = QUICK_NAMESPACED_TABLE_ITEMS if quick else NAMESPACED_TABLE_ITEMS
@@ -141,40 +129,16 @@ def _per_layout(local: DynamoDBLocal, layout: str) -> list[Figure]:
 
 
 def _set_figures(local: DynamoDBLocal, zae: ZaeLimiter, samples: int) -> list[Figure]:
-    # The client the functions make (resource_registry.clients), pointed at DynamoDB Local.
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=local.endpoint,
-        region_name=REGION,
-        config=CLIENT_CONFIG,
-        **LOCAL_CREDENTIALS,
-    )
+    client = functions_client(local.endpoint)
     meter = DynamoDBMeter(client)
     store = service.store_over(client, zae.table_name)
-    for _ in range(SET_WARMUP):
-        store.set_defaults("ours", NO_BURST)
+    warm_up(store)
     meter.take()
-    store.set_defaults("ours", NO_BURST)
+    our_set(store)
     one_set = meter.take()
     calls = _CallTimer(client)
-    # Rounds that alternate between the two, so a drift in the machine's speed hits both alike.
-    ours: list[float] = []
-    theirs: list[float] = []
-    calls_per_set = 0.0
-    for _ in range(SET_ROUNDS):
-        timed = zae.call(
-            "time_set_resource_defaults",
-            resource="theirs",
-            limits=SET_LIMITS,
-            count=samples // SET_ROUNDS,
-            warmup=SET_WARMUP // SET_ROUNDS,
-        )
-        theirs += timed["timings_ms"]
-        calls_per_set = timed["calls_per_set"]
-        ours += [
-            elapsed_ms(lambda: store.set_defaults("ours", NO_BURST))
-            for _ in range(samples // SET_ROUNDS)
-        ]
+    timed = alternate_sets(zae, {local.endpoint: store}, samples)[local.endpoint]
+    ours, theirs, calls_per_set = timed.ours, timed.theirs, timed.their_calls_per_set
     our_calls = calls.describe()
     transaction, put = _transaction_overhead(client, zae.table_name, samples)
     return [
@@ -259,7 +223,7 @@ def _transaction_overhead(client: Any, table: str, samples: int) -> tuple[float,
 
 def _one_namespace(local: DynamoDBLocal, size: int) -> list[Figure]:
     client = local.client()
-    zae = _zae_limiter_table(local, f"ZAEL-bench-{size}")
+    zae = zae_limiter_table(local, f"ZAEL-bench-{size}")
     namespaces = {
         name: service.store_over(client, zae.table_name, name).namespace
         for name in (schema.DEFAULT_NAMESPACE, NAMESPACE)
@@ -303,22 +267,6 @@ def _one_namespace(local: DynamoDBLocal, size: int) -> list[Figure]:
             baseline_note="full Scan",
         ),
     ]
-
-
-def _zae_limiter_table(local: DynamoDBLocal, name: str) -> ZaeLimiter:
-    """A table zae-limiter 0.17.0 made and opened, with ten resources in each of two namespaces."""
-    zae = ZaeLimiter("0.17.0", local.endpoint, f"{name}-{uuid.uuid4().hex[:8]}")
-    requests = [zae.request("create_table"), zae.request("open")]
-    requests.append(zae.request("register_namespace", name=NAMESPACE))
-    requests += [
-        zae.request("set_resource_defaults", resource=resource, limits=SET_LIMITS, namespace=name)
-        for name in (schema.DEFAULT_NAMESPACE, NAMESPACE)
-        for resource in RESOURCES
-    ]
-    for answer in zae.many(requests):
-        if "error" in answer:
-            raise RuntimeError(f"zae-limiter 0.17.0 refused to set up the table: {answer}")
-    return zae
 
 
 def _namespaced_noise(size: int, namespaces: list[Namespace]) -> Iterator[dict[str, Any]]:

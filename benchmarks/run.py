@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from benchmarks import (
+    added_latency,
     backfill_speed,
     cold_start,
     concurrency,
@@ -68,6 +69,8 @@ def main(arguments: Sequence[str] | None = None) -> int:
         sections += _table_benchmarks(local, sizes, progress)
         progress("zae-limiter layouts")
         sections.append(layouts.run(local, options.quick, progress))
+        progress("set latency with round trips delayed, vs zae-limiter 0.17.0")
+        sections.append(added_latency.run(local, options.quick, progress))
         progress("the registry healer over the stream")
         sections.append(healer.run(local, options.quick))
         sections.append(effective.run(local, options.quick, progress))
