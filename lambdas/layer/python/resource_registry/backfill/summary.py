@@ -27,17 +27,21 @@ class Tally(MutableRecord):
         self.names += names
 
 
+# The kinds of names a run counts, in the order the summary shows them.
+TALLIES = (
+    "resources_found",
+    "added",
+    "removed",
+    "unregistered",
+    "registered_without_defaults",
+    "unservable",
+)
+
+
 class NamespaceTally(MutableRecord):
     """What a run found and did in one namespace."""
 
-    __slots__ = (
-        "resources_found",
-        "added",
-        "removed",
-        "unregistered",
-        "registered_without_defaults",
-        "unservable",
-    )
+    __slots__ = TALLIES
     resources_found: Tally
     added: Tally
     removed: Tally
@@ -70,14 +74,6 @@ class NamespaceTally(MutableRecord):
         return {kind: len(getattr(self, kind).names) for kind in TALLIES}
 
 
-TALLIES = (
-    "resources_found",
-    "added",
-    "removed",
-    "unregistered",
-    "registered_without_defaults",
-    "unservable",
-)
 # The kinds of names that are drift: each is a name the registry and the defaults disagree on.
 DRIFT_KINDS = ("unregistered", "registered_without_defaults", "unservable")
 # The fields a merge of many runs' summaries adds up (besides capacity, which it also rounds).
