@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import settings
 from moto import mock_aws
 
 from devtools.dynamodb_local import DynamoDBLocal, create_table
@@ -24,6 +25,10 @@ REGION = "us-east-1"
 MOTO_CONFIG: Any = {"core": {"reset_boto3_session": False}}
 # Every test: a handler's DynamoDB requests must be ones its role in the stack allows.
 pytest_plugins = ["tests.iam_fidelity"]
+# No property test is timed: speed is make bench's, and a loaded machine's clock must not fail one
+# (Hypothesis's default 200 ms deadline did, on a 2-core machine running the suite in parallel).
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 
 @pytest.fixture(autouse=True)
