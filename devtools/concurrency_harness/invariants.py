@@ -9,7 +9,8 @@ from typing import Any
 from devtools.concurrency_harness.tags import tag_of
 from resource_registry import schema
 from resource_registry.dynamodb import all_items
-from resource_registry.layouts.base import Layout, StoredResource
+from resource_registry.layouts.base import Layout
+from resource_registry.layouts.stored import StoredResource
 from resource_registry.model import SOLE_NAMESPACE, Namespace
 
 

@@ -19,10 +19,10 @@ from devtools.call_counter import CallCounter
 from resource_registry import clients, schema, service
 from resource_registry.detection import detect_table
 from resource_registry.errors import UnsupportedTableError
-from resource_registry.layouts.base import StoredResource
 from resource_registry.layouts.composite import CompositeLayout
 from resource_registry.layouts.flat import FlatLayout
 from resource_registry.layouts.namespaced import NamespacedLayout
+from resource_registry.layouts.stored import StoredResource
 from resource_registry.model import Limit
 from tests.conftest import MOTO_CONFIG, REGION, api_call
 

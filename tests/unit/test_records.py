@@ -19,7 +19,7 @@ from resource_registry.change_events import ChangeEvent
 from resource_registry.effective import EffectiveLimits, Reach
 from resource_registry.healer import Snapshot, _PendingEvent
 from resource_registry.idempotency import IdempotentRequest, RecordedAnswer
-from resource_registry.layouts.base import (
+from resource_registry.layouts.stored import (
     ConfigKeys,
     ConfigLevel,
     ConfiguredLimit,

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from resource_registry import json_text, schema
 from resource_registry.dynamodb import batch_get, call_dynamodb
-from resource_registry.layouts.base import ConfigLevel, ConfiguredLimit, Item
+from resource_registry.layouts.stored import ConfigLevel, ConfiguredLimit, Item
 from resource_registry.model import Namespace
 from resource_registry.records import Record
 from resource_registry.table import Table

@@ -27,7 +27,7 @@ from resource_registry.change_events import (
 )
 from resource_registry.dynamodb import batch_get
 from resource_registry.errors import NamespaceNotFoundError
-from resource_registry.layouts.base import Item, StoredResource
+from resource_registry.layouts.stored import Item, StoredResource
 from resource_registry.model import Namespace
 from resource_registry.observability import logger
 from resource_registry.records import Record

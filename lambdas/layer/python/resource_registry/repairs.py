@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 from resource_registry.dynamodb import RetryableWriteError
 from resource_registry.errors import ConcurrentUpdateError
-from resource_registry.layouts.base import Action, StoredResource
+from resource_registry.layouts.base import Action
+from resource_registry.layouts.stored import StoredResource
 from resource_registry.model import SOLE_NAMESPACE, Namespace
 from resource_registry.registry_commit import commit_with_registry, room_for_changes
 from resource_registry.retry import RetryPolicy, with_retries

@@ -21,7 +21,8 @@ from resource_registry.errors import (
     UnrepresentableLimitError,
 )
 from resource_registry.idempotency import IdempotencyRecords, IdempotentRequest, RecordedAnswer
-from resource_registry.layouts.base import Action, StoredResource
+from resource_registry.layouts.base import Action
+from resource_registry.layouts.stored import StoredResource
 from resource_registry.model import (
     SOLE_NAMESPACE,
     Limit,

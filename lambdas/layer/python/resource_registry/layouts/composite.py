@@ -14,32 +14,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from resource_registry import schema
 from resource_registry.dynamodb import RetryableWriteError, call_dynamodb
-from resource_registry.layouts.base import (
-    Action,
-    ConfigKeys,
-    ConfigLevel,
-    ConfiguredLimit,
-    Found,
-    Item,
-    Layout,
-    StoredResource,
-    paged,
-    segmented,
-)
+from resource_registry.layouts import config_items, config_writes
+from resource_registry.layouts.base import Action, Layout
 from resource_registry.layouts.expressions import Placeholders
+from resource_registry.layouts.pages import paged, segmented
+from resource_registry.layouts.stored import ConfigKeys, ConfigLevel, Found, Item, StoredResource
 from resource_registry.model import Limit, Namespace, Number, stored_number
 from resource_registry.ulid import new_ulid
 
 if TYPE_CHECKING:
     from resource_registry.table import Table
 
-# What each field the API cannot represent makes of a limit, for the refusal's message.
-UNREPRESENTABLE_DESCRIPTIONS = {
-    "sched": "scheduled",
-    "rsched": "reset on a schedule",
-    "rsa": "windowed (reset_after)",
-    "soft": "soft",
-}
 # The most limits one write holds: the item, with the longest names and numbers and a burst, is
 # about 320 bytes a limit, and its audit event about 200; both stay under DynamoDB's 400 KB.
 MAX_LIMITS = 1000
@@ -68,7 +53,7 @@ class CompositeLayout(Layout):
         if not configs:
             return StoredResource((), 0)
         (item,) = configs
-        limits, unrepresentable = _config_limits(item)
+        limits, unrepresentable = config_items.config_limits(item)
         version = int(item.get(schema.ATTR_CONFIG_VERSION, {}).get("N", "0"))
         return StoredResource(
             limits, version, unrepresentable, items={schema.CONFIG_SORT_KEY: item}
@@ -98,7 +83,8 @@ class CompositeLayout(Layout):
             ReturnValues="ALL_NEW",
         )
         marked = {**item, schema.ATTR_WRITE_ID: {"S": mark}}
-        if _canonical(response.get("Attributes", {})) != _canonical(marked):
+        read_back = config_writes.canonical(response.get("Attributes", {}))
+        if read_back != config_writes.canonical(marked):
             # Rewritten between the read and the mark: start over from a fresh read.
             raise RetryableWriteError("ConditionalCheckFailed", ["ConditionalCheckFailed"])
         return StoredResource(
@@ -126,13 +112,13 @@ class CompositeLayout(Layout):
             schema.ATTR_CONFIG_VERSION: {"N": str(stored.version + 1)},
             schema.ATTR_WRITE_ID: {"S": write_id},
             **self.resource_keys(namespace, resource),
-            **_kept(stored_item),
+            **config_writes.kept(stored_item),
         }
         for limit in limits:
             for field_name, number in self.limit_fields(limit):
                 item[schema.limit_attribute(limit.name, field_name)] = {"N": str(number)}
         placeholders = Placeholders()
-        condition = _unchanged(placeholders, stored_item)
+        condition = config_writes.unchanged(placeholders, stored_item)
         put = {"TableName": table.name, "Item": item, "ConditionExpression": condition}
         return [{"Put": {**put, **placeholders.request()}}]
 
@@ -148,7 +134,7 @@ class CompositeLayout(Layout):
     ) -> list[list[Action]]:
         stored_item = stored.items.get(schema.CONFIG_SORT_KEY, {})
         placeholders = Placeholders()
-        condition = _unchanged(placeholders, stored_item)
+        condition = config_writes.unchanged(placeholders, stored_item)
         # The item stays, without its limits: with what zae-limiter keeps beside them (a disabled
         # flag), and the delete's own mark, which tells a reader of the table's stream who made
         # the change. zae-limiter reads a config item without limits as no limits at this level.
@@ -157,7 +143,7 @@ class CompositeLayout(Layout):
             schema.ATTR_RESOURCE: {"S": resource},
             schema.ATTR_WRITE_ID: {"S": write_id},
             **self.resource_keys(namespace, resource),
-            **_kept(stored_item),
+            **config_writes.kept(stored_item),
         }
         put = {"TableName": table.name, "Item": item, "ConditionExpression": condition}
         return [[{"Put": {**put, **placeholders.request()}}]]
@@ -166,7 +152,9 @@ class CompositeLayout(Layout):
         self, table: Table, namespace: Namespace, resource: str, stored: StoredResource
     ) -> Action:
         placeholders = Placeholders()
-        condition = _unchanged(placeholders, stored.items.get(schema.CONFIG_SORT_KEY, {}))
+        condition = config_writes.unchanged(
+            placeholders, stored.items.get(schema.CONFIG_SORT_KEY, {})
+        )
         check = {
             "TableName": table.name,
             "Key": schema.config_key(resource, namespace.prefix),
@@ -205,14 +193,14 @@ class CompositeLayout(Layout):
         )
 
     def config_level(self, item: Item) -> ConfigLevel:
-        limits, _ = _config_limits(item)
+        limits, _ = config_items.config_limits(item)
         windowed = schema.config_limit_names(item)
         return ConfigLevel(
-            tuple(_configured(item, limit, windowed[limit.name]) for limit in limits),
-            disabled=_disabled(item),
-            cascade=_cascade(item),
-            on_unavailable=_text(item, schema.ATTR_ON_UNAVAILABLE),
-            schedule_time_zone=_text(item, schema.ATTR_SCHEDULE_TIME_ZONE),
+            tuple(config_items.configured(item, limit, windowed[limit.name]) for limit in limits),
+            disabled=config_items.disabled(item),
+            cascade=config_items.cascade(item),
+            on_unavailable=config_items.text(item, schema.ATTR_ON_UNAVAILABLE),
+            schedule_time_zone=config_items.text(item, schema.ATTR_SCHEDULE_TIME_ZONE),
         )
 
     def system_config_key(self, namespace: Namespace) -> schema.Key | None:
@@ -286,148 +274,6 @@ class CompositeLayout(Layout):
             return None  # a config item without limits: no defaults
         name, windowed = sorted(names.items())[0]
         return resource, schema.limit_attribute(name, schema.FIELD_CAPACITY, windowed)
-
-
-def _config_limits(item: Item) -> tuple[tuple[Limit, ...], dict[str, str]]:
-    """The limits on a config item, and those of them the API cannot represent (with why)."""
-    limits: list[Limit] = []
-    unrepresentable: dict[str, str] = {}
-    item_schedule = [name for name in schema.ITEM_SCHEDULE_ATTRIBUTES if name in item]
-    for name, windowed in sorted(schema.config_limit_names(item).items()):
-        fields = {
-            field_name: stored_number(value["N"])
-            for field_name in schema.NUMBER_FIELDS
-            if "N" in (value := item.get(schema.limit_attribute(name, field_name, windowed), {}))
-        }
-        capacity = fields.get(schema.FIELD_CAPACITY, 0)
-        limits.append(
-            Limit(
-                name=name,
-                capacity=capacity,
-                burst=fields.get(schema.FIELD_BURST, capacity),
-                refill_amount=fields.get(schema.FIELD_REFILL_AMOUNT, capacity),
-                refill_period_seconds=fields.get(schema.FIELD_REFILL_PERIOD, 0),
-            )
-        )
-        special = [
-            field_name
-            for field_name in schema.UNREPRESENTABLE_FIELDS
-            if _is_set(item.get(schema.limit_attribute(name, field_name, windowed)))
-        ]
-        if windowed:
-            unrepresentable[name] = "windowed (reset_after)"
-        elif special:
-            unrepresentable[name] = ", ".join(
-                UNREPRESENTABLE_DESCRIPTIONS[field_name] for field_name in special
-            )
-        elif item_schedule:
-            unrepresentable[name] = "under a resource-level schedule"
-    return tuple(limits), unrepresentable
-
-
-def _configured(item: Item, limit: Limit, windowed: bool) -> ConfiguredLimit:
-    """A limit with what zae-limiter reads beside its numbers, as it reads them."""
-
-    def stored(field_name: str) -> dict[str, Any]:
-        value: dict[str, Any] = item.get(
-            schema.limit_attribute(limit.name, field_name, windowed), {}
-        )
-        return value
-
-    window = stored(schema.FIELD_RESET_AFTER).get("N")
-    return ConfiguredLimit(
-        limit,
-        soft=bool(stored(schema.FIELD_SOFT).get("BOOL", False)),
-        schedule=stored(schema.FIELD_SCHEDULE).get("S") or None,
-        reset_schedule=stored(schema.FIELD_RESET_SCHEDULE).get("S") or None,
-        reset_after_seconds=stored_number(window) if window is not None else None,
-    )
-
-
-def _disabled(item: Item) -> bool | str | None:
-    """The access flag as zae-limiter decodes it: absent inherits, a string other than "bypass"
-    reads as an explicit False (what a reader before 0.17 makes of "bypass")."""
-    value = item.get(schema.ATTR_DISABLED)
-    if not value:
-        return None
-    if value.get("S") == schema.DISABLED_BYPASS:
-        return schema.DISABLED_BYPASS
-    return bool(value.get("BOOL", False))
-
-
-def _cascade(item: Item) -> bool | None:
-    value = item.get(schema.ATTR_CASCADE)
-    return bool(value.get("BOOL", False)) if value else None
-
-
-def _text(item: Item, attribute: str) -> str | None:
-    text: str | None = item.get(attribute, {}).get("S") or None
-    return text
-
-
-def _is_set(value: dict[str, Any] | None) -> bool:
-    return value is not None and value != {"BOOL": False}
-
-
-# Written by every write of ours: a write never keeps them from the item it replaces.
-_REWRITTEN = frozenset(
-    {
-        schema.PARTITION_KEY,
-        schema.SORT_KEY,
-        schema.ATTR_RESOURCE,
-        schema.ATTR_CONFIG_VERSION,
-        schema.ATTR_WRITE_ID,
-        schema.GSI4_PARTITION_KEY,
-        schema.GSI4_SORT_KEY,
-    }
-)
-
-
-def _kept(item: Item) -> Item:
-    """What a write keeps of the item it replaces: every attribute not of the limits and not
-    rewritten (``disabled``, ``cascade``, and any the service does not know)."""
-    return {
-        attribute: value
-        for attribute, value in item.items()
-        if attribute not in _REWRITTEN and not schema.is_limits_attribute(attribute)
-    }
-
-
-def _unchanged(placeholders: Placeholders, item: Item) -> str:
-    """The condition that a config item is still as read: absent, or carrying the same write
-    mark (zae-limiter's writes of limits rewrite the whole item, which drops it), with the
-    attributes a write keeps, which zae-limiter changes in place, unchanged too.
-
-    An item without a mark (``comparable`` marks every item a write replaces) is compared
-    attribute by attribute: the prune's check of a config item without limits.
-    """
-    if not item:
-        return f"attribute_not_exists({placeholders.name(schema.PARTITION_KEY)})"
-    if schema.ATTR_WRITE_ID in item:
-        terms = [placeholders.equals(schema.ATTR_WRITE_ID, item[schema.ATTR_WRITE_ID])]
-        terms += [placeholders.equals(attribute, value) for attribute, value in _kept(item).items()]
-    else:
-        terms = [f"attribute_not_exists({placeholders.name(schema.ATTR_WRITE_ID)})"]
-        terms += [
-            placeholders.equals(attribute, value)
-            for attribute, value in sorted(item.items())
-            if attribute not in (schema.PARTITION_KEY, schema.SORT_KEY)
-        ]
-    terms += [
-        f"attribute_not_exists({placeholders.name(attribute)})"
-        for attribute in schema.IN_PLACE_ATTRIBUTES
-        if attribute not in item
-    ]
-    return " AND ".join(terms)
-
-
-def _canonical(item: Item) -> Item:
-    """An item comparable with another read of it: set members in order (DynamoDB keeps none)."""
-    return {
-        attribute: {kind: sorted(members) if kind in ("SS", "NS", "BS") else members}
-        for attribute, value in item.items()
-        for kind, members in value.items()
-    }
 
 
 def _update_or_retry(table: Table, **update: Any) -> dict[str, Any]:

@@ -9,16 +9,10 @@ from typing import TYPE_CHECKING, Any, cast
 from resource_registry import schema
 from resource_registry.dynamodb import MAX_TRANSACT_ACTIONS, all_items, call_dynamodb
 from resource_registry.errors import ResourceChangingError
-from resource_registry.layouts.base import (
-    Action,
-    Found,
-    Item,
-    Layout,
-    StoredResource,
-    paged,
-    segmented,
-)
+from resource_registry.layouts.base import Action, Layout
 from resource_registry.layouts.expressions import Placeholders
+from resource_registry.layouts.pages import paged, segmented
+from resource_registry.layouts.stored import Found, Item, StoredResource
 from resource_registry.model import Limit, Namespace, Number, stored_number
 
 if TYPE_CHECKING:

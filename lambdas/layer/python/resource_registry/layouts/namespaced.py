@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any, cast
 from resource_registry import schema
 from resource_registry.dynamodb import all_items, call_dynamodb
 from resource_registry.errors import InvalidInputError
-from resource_registry.layouts.base import Action, Found, Item, namespace_not_found, paged
+from resource_registry.layouts.base import Action, namespace_not_found
 from resource_registry.layouts.composite import CompositeLayout
+from resource_registry.layouts.pages import paged
+from resource_registry.layouts.stored import Found, Item
 from resource_registry.model import Limit, Namespace, Number
 from resource_registry.validation import MAX_NAMESPACE_LENGTH
 
