@@ -61,7 +61,9 @@ def limits(capacity: int) -> list[dict[str, Any]]:
 
 
 def run(local: DynamoDBLocal, quick: bool, progress: Callable[[str], None]) -> Section:
-    section = Section(10, "Effective view (vs zae-limiter 0.17.0's resolve_limits + resolve_access)")
+    section = Section(
+        10, "Effective view (vs zae-limiter 0.17.0's resolve_limits + resolve_access)"
+    )
     progress("the effective view next to zae-limiter 0.17.0's resolution, on a table it made")
     zae = _configured_table(local)
     # The client the functions make (resource_registry.clients), pointed at DynamoDB Local.
