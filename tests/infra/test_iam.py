@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from handlers import routes
-from infra.functions import TableAccess
+from infra.table_access import TableAccess
 from resource_registry import schema
 from tests.infra.conftest import (
     HANDLERS,

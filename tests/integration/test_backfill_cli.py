@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from devtools import backfill_cli
+from devtools.scan_progress import BAR_WIDTH, ScanProgress
 from resource_registry import service
 from resource_registry.backfill.reconciler import RegistryReconciler
 from resource_registry.backfill.summary import BackfillSummary
@@ -150,7 +151,7 @@ class Terminal(io.StringIO):
 
 def test_progress_on_a_terminal_is_a_bar_of_segments_with_counts() -> None:
     screen = Terminal()
-    with backfill_cli.ScanProgress(2, screen) as progress:
+    with ScanProgress(2, screen) as progress:
         for segment in (0, 1):
             summary = BackfillSummary("verify", segment, 2, items_read=5 + segment)
             summary.of("default").resources_found.add(["a"] if segment else [])
@@ -159,7 +160,7 @@ def test_progress_on_a_terminal_is_a_bar_of_segments_with_counts() -> None:
     drawn = screen.getvalue()
     assert drawn.endswith("\n")
     final = drawn.rsplit("\r", 1)[-1]
-    assert final.startswith(f"segments [{'#' * backfill_cli.BAR_WIDTH}] 2/2  ")  # the bar, full
+    assert final.startswith(f"segments [{'#' * BAR_WIDTH}] 2/2  ")  # the bar, full
     assert "scanned 11 items, found 1 resource  0:0" in final
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from devtools.backfill_cli import counted, verdict
+from devtools.backfill_report import counted, verdict
 
 
 def summary(
