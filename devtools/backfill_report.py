@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from resource_registry.backfill.request import Mode
+from resource_registry.backfill.summary import DRIFT_KINDS
 
 
 def counted(count: int, noun: str) -> str:
@@ -21,7 +22,6 @@ def shown(count: int, sample: list[str]) -> str:
     return f"{count:,}: {', '.join(sample)}, ... (first {len(sample)})"
 
 
-DRIFT_KINDS = ("unregistered", "registered_without_defaults", "unservable")
 # What each mode repairs: backfill registers what is missing, prune removes what has no defaults.
 REPAIRED_BY = {Mode.BACKFILL.value: "unregistered", Mode.PRUNE.value: "registered_without_defaults"}
 
