@@ -103,6 +103,21 @@ LAYOUT_DETECTION = (
     ),
     TableAccess(("dynamodb:DescribeTable",)),
 )
+# What a set and a delete both write beside the resource's items, in the same transaction.
+CHANGE_RECORDS = (
+    # The change's audit event.
+    TableAccess(("dynamodb:PutItem",), AUDIT_PARTITIONS),
+    # With an Idempotency-Key: the answer recorded by a first attempt, read; this one's, put.
+    TableAccess(("dynamodb:GetItem", "dynamodb:PutItem"), IDEMPOTENCY_PARTITIONS),
+    # The registry update; the system config's audit retention.
+    TableAccess(
+        ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+        SYSTEM_PARTITIONS,
+        excluding=NAMESPACE_PARTITION,
+    ),
+    # On a namespaced table, that the namespace is still active.
+    TableAccess(("dynamodb:ConditionCheckItem",), NAMESPACE_PARTITION),
+)
 # TransactWriteItems is authorised per item action (Put, Update, Delete, ConditionCheck), each on
 # its own item's partition, so the transactional handlers hold exactly the item actions their
 # transactions contain, each on the partitions it writes. No function may put, update or delete
@@ -136,18 +151,7 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
             ),
             RESOURCE_PARTITIONS,
         ),
-        # The change's audit event, in its transaction.
-        TableAccess(("dynamodb:PutItem",), AUDIT_PARTITIONS),
-        # With an Idempotency-Key: the answer recorded by a first attempt, read; this one's, put.
-        TableAccess(("dynamodb:GetItem", "dynamodb:PutItem"), IDEMPOTENCY_PARTITIONS),
-        # The registry update; the system config's audit retention.
-        TableAccess(
-            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
-            SYSTEM_PARTITIONS,
-            excluding=NAMESPACE_PARTITION,
-        ),
-        # On a namespaced table, that the namespace is still active.
-        TableAccess(("dynamodb:ConditionCheckItem",), NAMESPACE_PARTITION),
+        *CHANGE_RECORDS,
     ),
     routes.DELETE_DEFAULTS.function_id: (
         # Read (and mark a config item another writer wrote), then delete limit items or the
@@ -165,14 +169,7 @@ TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
             ),
             RESOURCE_PARTITIONS,
         ),
-        TableAccess(("dynamodb:PutItem",), AUDIT_PARTITIONS),
-        TableAccess(("dynamodb:GetItem", "dynamodb:PutItem"), IDEMPOTENCY_PARTITIONS),
-        TableAccess(
-            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
-            SYSTEM_PARTITIONS,
-            excluding=NAMESPACE_PARTITION,
-        ),
-        TableAccess(("dynamodb:ConditionCheckItem",), NAMESPACE_PARTITION),
+        *CHANGE_RECORDS,
     ),
     # Read-only: one BatchGetItem of an entity's two config items, the resource's and the system
     # config (the layout and the namespace's id come from LAYOUT_DETECTION's reads).
