@@ -4,8 +4,9 @@ Runs every segment in its own thread, each resuming on its continuation until do
 (a bar on a terminal, a line every few seconds otherwise), prints the merged summary and a verdict
 with what to run next. When DynamoDB still fails after the batch client's retries, it prints the
 point to resume from (`make backfill RESUME=...`), and a run given it continues every unfinished
-segment where it stopped. Exit status: 0 when the run did its job; 1 when `verify` finds drift or
-the run cannot start or finish (make reports a failed command as its own exit status 2).
+segment from its last checkpoint (every few seconds of its scan) and reports on the whole table.
+Exit status: 0 when the run did its job; 1 when `verify` finds drift or the run cannot start or
+finish (make reports a failed command as its own exit status 2).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import binascii
 import json
 import os
 import sys
+import time
+import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,7 +38,7 @@ from devtools.scan_progress import ScanProgress
 from resource_registry import service
 from resource_registry.backfill.reconciler import RegistryReconciler
 from resource_registry.backfill.request import BackfillRequest, Mode
-from resource_registry.backfill.summary import BackfillSummary, merge_summaries
+from resource_registry.backfill.summary import SUMMED, BackfillSummary, merge_summaries
 from resource_registry.clients import table_name
 from resource_registry.dynamodb import describe_botocore_error
 from resource_registry.errors import RegistryError
@@ -45,7 +49,15 @@ DEFAULT_SEGMENTS = 4
 # 1,000,000 segments.
 MAX_SEGMENTS = 256
 RESUME_VARIABLE = "RESUME"
-RESUME_VERSION = 1
+# A segment's scan ends a run at the first page boundary after this long and goes on from its
+# continuation: when DynamoDB stops a segment, RESUME loses at most this much of its work.
+CHECKPOINT_SECONDS = 10.0
+# 2: the value carries the summary of what ran, so a resumed run's verdict covers the whole table.
+RESUME_VERSION = 2
+# What a summary of earlier work must hold for a resumed run to add to it.
+SUMMARY_KEYS = frozenset(
+    {"mode", "namespaces", "sample", "capacity_consumed", "invocations", *SUMMED}
+)
 
 
 class SegmentOutcome:
@@ -70,7 +82,11 @@ def run_segment(
     continuation = request.resumed_at
     while True:
         try:
-            summary = reconciler.run(request, on_page=progress.page)
+            summary = reconciler.run(
+                request,
+                remaining_millis=until(time.monotonic() + CHECKPOINT_SECONDS),
+                on_page=progress.page,
+            )
         except (RegistryError, BotoCoreError, ClientError) as error:
             return SegmentOutcome(runs, error, continuation)
         progress.run_done(summary)
@@ -79,6 +95,11 @@ def run_segment(
             return SegmentOutcome(runs)
         continuation = summary.continuation
         request = request.resumed_from(continuation)
+
+
+def until(checkpoint: float) -> Callable[[], int]:
+    """A run's clock: the milliseconds left before ``checkpoint`` (``time.monotonic``)."""
+    return lambda: int((checkpoint - time.monotonic()) * 1000)
 
 
 class UnfinishedError(Exception):
@@ -99,27 +120,35 @@ def describe_failure(error: Exception) -> str:
 
 
 def resume_token(
-    mode: Mode, namespace: str | None, total: int, pending: dict[int, str | None]
+    mode: Mode,
+    namespace: str | None,
+    total: int,
+    pending: dict[int, str | None],
+    done: dict[str, Any] | None,
 ) -> str:
-    """The RESUME value: the unfinished segments, each with the continuation to start from."""
+    """The RESUME value: the unfinished segments, each with the continuation to start from, and
+    the summary of what ran (its drift stays in the verdict of the run that finishes)."""
     state = {
         "v": RESUME_VERSION,
         "mode": mode.value,
         "namespace": namespace,
         "total_segments": total,
         "segments": {str(segment): token for segment, token in sorted(pending.items())},
+        "done": done,
     }
-    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode("ascii")
+    packed = zlib.compress(json.dumps(state, separators=(",", ":")).encode(), level=9)
+    return base64.urlsafe_b64encode(packed).decode("ascii")
 
 
-def resumed_requests(mode: Mode, token: str) -> list[BackfillRequest]:
-    """The requests that continue what a RESUME value names; SettingError for any other value."""
+def resumed_run(mode: Mode, token: str) -> tuple[list[BackfillRequest], dict[str, Any] | None]:
+    """The requests that continue what a RESUME value names, and the summary of what ran before
+    it; SettingError for any other value."""
     try:
-        state = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-        total, namespace = state["total_segments"], state["namespace"]
+        state = json.loads(zlib.decompress(base64.urlsafe_b64decode(token.encode("ascii"))))
+        total, namespace, done = state["total_segments"], state["namespace"], state["done"]
         pending = {int(segment): cont for segment, cont in state["segments"].items()}
-        known = state["v"] == RESUME_VERSION
-    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, UnicodeError):
+        known = state["v"] == RESUME_VERSION and (done is None or done.keys() >= SUMMARY_KEYS)
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, zlib.error):
         known = False
     if not known:
         raise SettingError(f"{RESUME_VARIABLE} is not a value a run printed: copy it whole")
@@ -134,7 +163,7 @@ def resumed_requests(mode: Mode, token: str) -> list[BackfillRequest]:
             requests.append(request if continuation is None else request.resumed_from(continuation))
         except RegistryError as error:
             raise SettingError(f"{RESUME_VARIABLE}: {error}") from None
-    return requests
+    return requests, done
 
 
 def check_namespace(namespace: str | None) -> None:
@@ -149,12 +178,16 @@ def check_namespace(namespace: str | None) -> None:
         )
 
 
-def reconcile(requests: list[BackfillRequest]) -> dict[str, Any]:
-    """Run each segment's request to its end, in parallel; the merged summary.
+def reconcile(
+    requests: list[BackfillRequest], earlier: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run each segment's request to its end, in parallel; the merged summary of these runs and
+    of the ``earlier`` work they continue.
 
     UnfinishedError, with the point to resume from, when DynamoDB failed any segment.
     """
-    reconciler = RegistryReconciler(service.batch_table())
+    # No safety margin: a run here has no Lambda timeout to keep clear of, only its checkpoint.
+    reconciler = RegistryReconciler(service.batch_table(), safety_margin_millis=0)
     with (
         ScanProgress(len(requests)) as progress,
         ThreadPoolExecutor(max_workers=len(requests)) as pool,
@@ -162,6 +195,7 @@ def reconcile(requests: list[BackfillRequest]) -> dict[str, Any]:
         outcomes = list(
             pool.map(lambda request: run_segment(reconciler, request, progress), requests)
         )
+    done = combined(earlier, [run.to_dict() for outcome in outcomes for run in outcome.runs])
     failed = {
         request.segment: outcome
         for request, outcome in zip(requests, outcomes, strict=True)
@@ -172,9 +206,21 @@ def reconcile(requests: list[BackfillRequest]) -> dict[str, Any]:
         assert first.failure is not None
         request = requests[0]
         pending = {segment: outcome.resume_from for segment, outcome in failed.items()}
-        token = resume_token(request.mode, request.namespace, request.total_segments, pending)
+        token = resume_token(request.mode, request.namespace, request.total_segments, pending, done)
         raise UnfinishedError(first.failure, token)
-    return merge_summaries([run.to_dict() for outcome in outcomes for run in outcome.runs])
+    assert done is not None  # every segment finished, so each ran at least once
+    return done
+
+
+def combined(earlier: dict[str, Any] | None, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One summary of earlier work and these runs; None when neither did anything."""
+    parts = ([earlier] if earlier else []) + runs
+    if not parts:
+        return None
+    merged = merge_summaries(parts)
+    if earlier:  # merge_summaries counts each part as one invocation; the earlier counted its own
+        merged["invocations"] += earlier["invocations"] - 1
+    return merged
 
 
 def describe_refusal(error: ClientError) -> str:
@@ -211,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         use_default_table_name()
         table_layout_setting()
         if args.resume:
-            requests = resumed_requests(mode, args.resume)
+            requests, earlier = resumed_run(mode, args.resume)
             segments, namespace = requests[0].total_segments, requests[0].namespace
         else:
             segments = args.segments
@@ -222,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"--segments {segments}: use a number from 1 to {MAX_SEGMENTS} (each segment "
                     "is a thread here; the stack's state machine runs more)"
                 )
-            namespace = args.namespace
+            namespace, earlier = args.namespace, None
             requests = [
                 BackfillRequest(mode, segment, segments, namespace) for segment in range(segments)
             ]
@@ -234,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{resumed}",
                 file=sys.stderr,
             )
-            summary = reconcile(requests)
+            summary = reconcile(requests, earlier)
     except UnfinishedError as error:
         print(f"error: {error}", file=sys.stderr)
         print(

@@ -240,6 +240,81 @@ def test_a_run_that_dynamodb_stops_prints_where_to_resume_and_resumes_there(
     assert local_table.registry() == set(LEGACY)
 
 
+def test_a_resumed_verify_reports_the_drift_the_stopped_run_found(
+    local_table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given drift in every segment, and a verify whose third page DynamoDB never answers (so one
+    # segment finishes, finding its drift, and the other stops)
+    for resource in LEGACY:
+        write_legacy_limits(local_table, resource)
+    scans = {"count": 0}
+    client = service.batch_table().client
+
+    def fail_one_scan(**_: object) -> None:
+        scans["count"] += 1
+        if scans["count"] == 3:
+            raise ReadTimeoutError(endpoint_url="http://dynamodb")
+
+    client.meta.events.register("before-call.dynamodb.Scan", fail_one_scan)
+    monkeypatch.setattr(RegistryReconciler, "__init__", partial_pages(RegistryReconciler.__init__))
+    assert backfill_cli.main(["verify", "--segments", "2"]) == 1
+    resume = re.search(r"make verify RESUME=(\S+)", capsys.readouterr().err)
+    assert resume is not None
+
+    # When the verify resumes
+    status = backfill_cli.main(["verify", "--resume", resume.group(1)])
+
+    # Then its verdict covers the whole table: every unregistered name, the finished segment's too
+    assert status == 1
+    report = rows(capsys.readouterr().out)
+    assert report["drift found: unregistered"] == (f"12: {', '.join(LEGACY[:10])}, ... (first 10)")
+    assert local_table.registry() == set()
+
+
+def test_a_resumed_run_continues_from_its_last_checkpoint_not_from_the_start(
+    local_table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given drift, pages of two items, a checkpoint after every page, and a count of the scans
+    for resource in LEGACY:
+        write_legacy_limits(local_table, resource)
+    monkeypatch.setattr(RegistryReconciler, "__init__", partial_pages(RegistryReconciler.__init__))
+    monkeypatch.setattr(backfill_cli, "CHECKPOINT_SECONDS", -1.0)
+    scans: dict[str, int | None] = {"count": 0, "fail_at": None}
+    client = service.batch_table().client
+
+    def count_scans(**_: object) -> None:
+        scans["count"] = (scans["count"] or 0) + 1
+        if scans["count"] == scans["fail_at"]:
+            raise ReadTimeoutError(endpoint_url="http://dynamodb")
+
+    client.meta.events.register("before-call.dynamodb.Scan", count_scans)
+    assert backfill_cli.main(["verify", "--segments", "1"]) == 1
+    pages = scans["count"]
+    assert isinstance(pages, int) and pages > 4
+
+    # When a verify stops at its fourth page, then resumes
+    scans.update(count=0, fail_at=4)
+    assert backfill_cli.main(["verify", "--segments", "1"]) == 1
+    resume = re.search(r"make verify RESUME=(\S+)", capsys.readouterr().err)
+    assert resume is not None
+    scans.update(count=0, fail_at=None)
+    assert backfill_cli.main(["verify", "--resume", resume.group(1)]) == 1
+
+    # Then the resumed run read the pages from the one that failed on, and reports them all
+    assert scans["count"] == pages - 3
+    report = rows(capsys.readouterr().out)
+    assert report["drift found: unregistered"] == (f"12: {', '.join(LEGACY[:10])}, ... (first 10)")
+
+
+def test_a_resume_value_that_is_not_one_a_run_printed_is_a_one_line_error(
+    local_table: Table, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert backfill_cli.main(["verify", "--resume", "bm90IGEgdG9rZW4="]) == 1
+    assert capsys.readouterr().err == (
+        "error: RESUME is not a value a run printed: copy it whole\n"
+    )
+
+
 def partial_pages(init: Any) -> Any:
     """The reconciler's constructor, reading two items a page (so a segment has many pages)."""
 
