@@ -337,3 +337,9 @@ def test_history_shows_each_change_newest_first(cli: Cli, client: RegistryClient
     events = json.loads(out)["events"]
     assert [event["action"] for event in events] == ["limits_deleted", "limits_set", "limits_set"]
     assert [event["limits"][0]["capacity"] for event in events[1:]] == [6, 5]
+
+
+def test_history_of_a_resource_that_never_existed_is_a_404_as_get_is(cli: Cli) -> None:
+    status, out, err = cli("history", "nope")
+    assert (status, out) == (1, "")
+    assert err == "error: 404 ResourceNotFound: resource 'nope' has no history and no defaults\n"
