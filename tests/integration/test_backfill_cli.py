@@ -210,30 +210,49 @@ def test_names_the_api_cannot_serve_are_named_in_the_verdict_and_fail_verify(
     assert local_table.registry() == set()
 
 
+class Scans:
+    """The batch client's Scans, counted; the one numbered ``fail_at`` times out."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.count, self.fail_at = 0, fail_at
+        service.batch_table().client.meta.events.register("before-call.dynamodb.Scan", self._scan)
+
+    def _scan(self, **_: object) -> None:
+        self.count += 1
+        if self.count == self.fail_at:
+            raise ReadTimeoutError(endpoint_url="http://dynamodb")
+
+    def restart(self, fail_at: int | None = None) -> None:
+        self.count, self.fail_at = 0, fail_at
+
+
+def write_legacy_in_pages(local_table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every legacy resource's limits, without a registry, read two items a page."""
+    for resource in LEGACY:
+        write_legacy_limits(local_table, resource)
+    monkeypatch.setattr(RegistryReconciler, "__init__", partial_pages(RegistryReconciler.__init__))
+
+
+def stopped_run(mode: str, segments: int, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``mode``, which DynamoDB stops; the RESUME value it printed."""
+    assert backfill_cli.main([mode, "--segments", str(segments)]) == 1
+    error = capsys.readouterr().err
+    assert "DynamoDB did not answer in time" in error
+    resume = re.search(rf"make {mode} RESUME=(\S+)", error)
+    assert resume is not None, error
+    return resume.group(1)
+
+
 def test_a_run_that_dynamodb_stops_prints_where_to_resume_and_resumes_there(
     local_table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a backfill whose second page of one segment DynamoDB never answers
-    for resource in LEGACY:
-        write_legacy_limits(local_table, resource)
-    scans = {"count": 0}
-    client = service.batch_table().client
-
-    def fail_one_scan(**_: object) -> None:
-        scans["count"] += 1
-        if scans["count"] == 3:
-            raise ReadTimeoutError(endpoint_url="http://dynamodb")
-
-    client.meta.events.register("before-call.dynamodb.Scan", fail_one_scan)
-    monkeypatch.setattr(RegistryReconciler, "__init__", partial_pages(RegistryReconciler.__init__))
+    write_legacy_in_pages(local_table, monkeypatch)
+    Scans(fail_at=3)
 
     # When it runs, then runs again from what it printed
-    assert backfill_cli.main(["backfill", "--segments", "2"]) == 1
-    error = capsys.readouterr().err
-    resume = re.search(r"make backfill RESUME=(\S+)", error)
-    assert resume is not None, error
-    assert "DynamoDB did not answer in time" in error
-    assert backfill_cli.main(["backfill", "--resume", resume.group(1)]) == 0
+    resume = stopped_run("backfill", 2, capsys)
+    assert backfill_cli.main(["backfill", "--resume", resume]) == 0
 
     # Then the second run continued only what the first left, and the registry is whole
     assert "resuming 1 of them" in capsys.readouterr().err
@@ -245,24 +264,12 @@ def test_a_resumed_verify_reports_the_drift_the_stopped_run_found(
 ) -> None:
     # Given drift in every segment, and a verify whose third page DynamoDB never answers (so one
     # segment finishes, finding its drift, and the other stops)
-    for resource in LEGACY:
-        write_legacy_limits(local_table, resource)
-    scans = {"count": 0}
-    client = service.batch_table().client
-
-    def fail_one_scan(**_: object) -> None:
-        scans["count"] += 1
-        if scans["count"] == 3:
-            raise ReadTimeoutError(endpoint_url="http://dynamodb")
-
-    client.meta.events.register("before-call.dynamodb.Scan", fail_one_scan)
-    monkeypatch.setattr(RegistryReconciler, "__init__", partial_pages(RegistryReconciler.__init__))
-    assert backfill_cli.main(["verify", "--segments", "2"]) == 1
-    resume = re.search(r"make verify RESUME=(\S+)", capsys.readouterr().err)
-    assert resume is not None
+    write_legacy_in_pages(local_table, monkeypatch)
+    Scans(fail_at=3)
+    resume = stopped_run("verify", 2, capsys)
 
     # When the verify resumes
-    status = backfill_cli.main(["verify", "--resume", resume.group(1)])
+    status = backfill_cli.main(["verify", "--resume", resume])
 
     # Then its verdict covers the whole table: every unregistered name, the finished segment's too
     assert status == 1
@@ -275,33 +282,21 @@ def test_a_resumed_run_continues_from_its_last_checkpoint_not_from_the_start(
     local_table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given drift, pages of two items, a checkpoint after every page, and a count of the scans
-    for resource in LEGACY:
-        write_legacy_limits(local_table, resource)
-    monkeypatch.setattr(RegistryReconciler, "__init__", partial_pages(RegistryReconciler.__init__))
+    write_legacy_in_pages(local_table, monkeypatch)
     monkeypatch.setattr(backfill_cli, "CHECKPOINT_SECONDS", -1.0)
-    scans: dict[str, int | None] = {"count": 0, "fail_at": None}
-    client = service.batch_table().client
-
-    def count_scans(**_: object) -> None:
-        scans["count"] = (scans["count"] or 0) + 1
-        if scans["count"] == scans["fail_at"]:
-            raise ReadTimeoutError(endpoint_url="http://dynamodb")
-
-    client.meta.events.register("before-call.dynamodb.Scan", count_scans)
+    scans = Scans()
     assert backfill_cli.main(["verify", "--segments", "1"]) == 1
-    pages = scans["count"]
-    assert isinstance(pages, int) and pages > 4
+    pages = scans.count
+    assert pages > 4
 
     # When a verify stops at its fourth page, then resumes
-    scans.update(count=0, fail_at=4)
-    assert backfill_cli.main(["verify", "--segments", "1"]) == 1
-    resume = re.search(r"make verify RESUME=(\S+)", capsys.readouterr().err)
-    assert resume is not None
-    scans.update(count=0, fail_at=None)
-    assert backfill_cli.main(["verify", "--resume", resume.group(1)]) == 1
+    scans.restart(fail_at=4)
+    resume = stopped_run("verify", 1, capsys)
+    scans.restart()
+    assert backfill_cli.main(["verify", "--resume", resume]) == 1
 
     # Then the resumed run read the pages from the one that failed on, and reports them all
-    assert scans["count"] == pages - 3
+    assert scans.count == pages - 3
     report = rows(capsys.readouterr().out)
     assert report["drift found: unregistered"] == (f"12: {', '.join(LEGACY[:10])}, ... (first 10)")
 
