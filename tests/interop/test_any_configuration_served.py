@@ -41,8 +41,8 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from devtools.dynamodb_local import DynamoDBLocal
-from resource_registry import service
 from tests.conftest import api_call
+from tests.interop.serving import serve
 from tests.support.zae_limiter import ZaeLimiter
 from tests.support.zae_limiter_configurations import (
     CASCADE,
@@ -553,9 +553,7 @@ def test_whatever_zae_limiter_writes_is_read_replaced_and_deleted(
 
     with limiter.running():
         judge.prepare()
-        monkeypatch.setenv("TABLE_NAME", limiter.table_name)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
-        service.reset()
+        serve(limiter, dynamodb_local, monkeypatch)
         each_configuration()
 
     print(ledger.summary())

@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from devtools.dynamodb_local import DynamoDBLocal
-from resource_registry import service
 from tests.conftest import api_call
+from tests.interop.serving import serve
 from tests.support.zae_limiter import ZaeLimiter
 from tests.support.zae_limiter_configurations import (
     CASCADE,
@@ -500,9 +500,7 @@ def test_the_effective_view_is_zae_limiters_own_resolution(
 
     with limiter.running():
         judge.prepare()
-        monkeypatch.setenv("TABLE_NAME", limiter.table_name)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
-        service.reset()
+        serve(limiter, dynamodb_local, monkeypatch)
         each_configuration()
 
     print(ledger.summary())

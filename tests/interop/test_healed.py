@@ -20,6 +20,7 @@ from resource_registry import service
 from resource_registry.change_events import ChangeEvent
 from resource_registry.healer import RegistryHealer
 from tests.conftest import api_call
+from tests.interop.serving import served
 from tests.support.zae_limiter import ZaeLimiter, ZaeLimiterError
 
 pytestmark = pytest.mark.integration
@@ -72,13 +73,7 @@ def zae(
     dynamodb_local: DynamoDBLocal,
     monkeypatch: pytest.MonkeyPatch,
 ) -> ZaeLimiter:
-    limiter = zae_limiter_factory(request.param)
-    limiter.create_table()
-    limiter.open()
-    monkeypatch.setenv("TABLE_NAME", limiter.table_name)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
-    service.reset()
-    return limiter
+    return served(zae_limiter_factory(request.param), dynamodb_local, monkeypatch)
 
 
 def interrupted(zae: ZaeLimiter, op: str, **arguments: Any) -> None:

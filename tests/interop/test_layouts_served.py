@@ -18,6 +18,7 @@ from handlers import handle_backfill
 from resource_registry import schema, service
 from resource_registry.detection import detect_table
 from tests.conftest import api_call
+from tests.interop.serving import served
 from tests.support.zae_limiter import VERSIONS, ZaeLimiter
 
 pytestmark = pytest.mark.integration
@@ -49,18 +50,6 @@ def zae(
 ) -> ZaeLimiter:
     """A table zae-limiter made and opened, served by the service's handlers."""
     return served(zae_limiter_factory(request.param), dynamodb_local, monkeypatch)
-
-
-def served(
-    limiter: ZaeLimiter, dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch
-) -> ZaeLimiter:
-    """``limiter``'s table, created and opened by zae-limiter, as the handlers' table."""
-    limiter.create_table()
-    limiter.open()
-    monkeypatch.setenv("TABLE_NAME", limiter.table_name)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
-    service.reset()
-    return limiter
 
 
 def defaults_path(resource: str, namespace: str | None = None) -> str:
